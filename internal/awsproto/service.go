@@ -1,0 +1,238 @@
+package awsproto
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// MaxBodyBytes bounds a request body. ECS's largest input, a task definition,
+// is limited to 64 KiB; a megabyte leaves room for every operation.
+const MaxBodyBytes = 1 << 20
+
+// HandlerFunc handles one decoded request body and returns the output value.
+type HandlerFunc func(ctx context.Context, body []byte) (any, error)
+
+// Service dispatches the operations of one AWS JSON service by target.
+type Service struct {
+	TargetPrefix string
+	known        map[string]bool // every operation of the model
+	ops          map[string]HandlerFunc
+}
+
+// NewService returns a service for targets "<prefix>.<Operation>". known lists
+// the model's operations, so that one Wharf does not implement yet gets a clear
+// answer instead of UnknownOperationException.
+func NewService(prefix string, known map[string]bool) *Service {
+	return &Service{TargetPrefix: prefix, known: known, ops: map[string]HandlerFunc{}}
+}
+
+// Handle registers a typed handler for an operation. The input is decoded from
+// the JSON body; a body that is not a JSON object or has a member of the wrong
+// type is answered with SerializationException before fn runs.
+func Handle[In, Out any](s *Service, op string, fn func(ctx context.Context, in *In) (*Out, error)) {
+	s.ops[op] = func(ctx context.Context, body []byte) (any, error) {
+		in := new(In)
+		if err := Decode(body, in); err != nil {
+			return nil, err
+		}
+		return fn(ctx, in)
+	}
+}
+
+// Implemented reports whether op has a handler.
+func (s *Service) Implemented(op string) bool { _, ok := s.ops[op]; return ok }
+
+// Decode unmarshals a request body into v, answering malformed input with
+// SerializationException. An empty body is an empty object.
+func Decode(body []byte, v any) error {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil
+	}
+	if body[0] != '{' {
+		return Errorf(CodeSerialization, "The request body must be a JSON object.")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var te *json.UnmarshalTypeError
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &te):
+			field := te.Field
+			if field == "" {
+				field = "(root)"
+			}
+			return Errorf(CodeSerialization, "Member %s has the wrong type: got a JSON %s, want %s.", field, te.Value, jsonKind(te.Type.Kind().String()))
+		case errors.As(err, &se):
+			return Errorf(CodeSerialization, "The request body is not valid JSON (at byte %d): %v.", se.Offset, se)
+		default:
+			return Errorf(CodeSerialization, "The request body could not be read: %v.", err)
+		}
+	}
+	return nil
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	case "slice", "array":
+		return "a list"
+	case "map", "struct", "ptr":
+		return "an object"
+	case "int32", "int64", "int", "float64":
+		return "a number"
+	}
+	return goKind
+}
+
+// Mux routes AWS JSON requests to services by target prefix.
+type Mux struct {
+	Log      *slog.Logger
+	services map[string]*Service
+	// Before, when set, runs before dispatch (authentication, rate limits); a
+	// non-nil error is written as the answer.
+	Before func(r *http.Request, op Op) (context.Context, error)
+	// After, when set, is told of every answered call (audit, metrics).
+	After func(ctx context.Context, op Op, err error, took time.Duration)
+}
+
+// Op names the operation a request asks for.
+type Op struct {
+	Service   *Service
+	Name      string
+	RequestID string
+}
+
+// NewMux returns an empty router.
+func NewMux(log *slog.Logger) *Mux {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Mux{Log: log, services: map[string]*Service{}}
+}
+
+// Add registers a service.
+func (m *Mux) Add(s *Service) { m.services[s.TargetPrefix] = s }
+
+// Matches reports whether the request carries an AWS JSON target header.
+func Matches(r *http.Request) bool { return r.Header.Get("X-Amz-Target") != "" }
+
+type ctxKey struct{}
+
+// OpFrom returns the operation of the request being served.
+func OpFrom(ctx context.Context) (Op, bool) {
+	op, ok := ctx.Value(ctxKey{}).(Op)
+	return op, ok
+}
+
+func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	reqID := newRequestID()
+	w.Header().Set("x-amzn-RequestId", reqID)
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeError(w, &Error{Code: "MethodNotAllowedException", Message: "AWS JSON requests use POST /.", Status: http.StatusMethodNotAllowed})
+		return
+	}
+	target := r.Header.Get("X-Amz-Target")
+	prefix, name, ok := strings.Cut(target, ".")
+	svc := m.services[prefix]
+	if !ok || svc == nil || name == "" {
+		writeError(w, Errorf(CodeUnknownOperation, "Unknown operation %q: X-Amz-Target must be <service prefix>.<Operation>.", target))
+		return
+	}
+	h, ok := svc.ops[name]
+	if !ok {
+		if svc.known[name] {
+			writeError(w, Errorf("UnsupportedFeatureException", "Wharf does not implement %s yet.", name))
+		} else {
+			writeError(w, Errorf(CodeUnknownOperation, "Unknown operation %s.", name))
+		}
+		return
+	}
+	op := Op{Service: svc, Name: name, RequestID: reqID}
+	ctx := context.WithValue(r.Context(), ctxKey{}, op)
+	r = r.WithContext(ctx)
+	var out any
+	var err error
+	if m.Before != nil {
+		var c context.Context
+		c, err = m.Before(r, op)
+		if c != nil {
+			ctx = c
+		}
+	}
+	if err == nil {
+		var body []byte
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				err = Errorf(CodeSerialization, "The request body exceeds %d bytes.", MaxBodyBytes)
+			} else {
+				err = Errorf(CodeSerialization, "The request body could not be read: %v.", err)
+			}
+		} else {
+			out, err = m.call(ctx, h, body)
+		}
+	}
+	if m.After != nil {
+		m.After(ctx, op, err, time.Since(start))
+	}
+	if err != nil {
+		e, ok := AsError(err)
+		if !ok {
+			m.Log.Error("operation failed", "op", name, "request_id", reqID, "err", err)
+			e = &Error{Code: CodeServer, Message: "Internal error; the request ID is " + reqID + ". The server log has the details.", Status: http.StatusInternalServerError}
+		}
+		writeError(w, e)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// call runs a handler, turning a panic into a ServerException rather than a
+// dropped connection; a panic is always a bug and is logged with its value.
+func (m *Mux) call(ctx context.Context, h HandlerFunc, body []byte) (out any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			op, _ := OpFrom(ctx)
+			m.Log.Error("operation panicked", "op", op.Name, "request_id", op.RequestID, "panic", fmt.Sprint(p))
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return h(ctx, body)
+}
+
+func writeError(w http.ResponseWriter, e *Error) {
+	status := e.Status
+	if status == 0 {
+		status = http.StatusBadRequest
+	}
+	w.Header().Set("X-Amzn-ErrorType", e.Code)
+	writeJSON(w, status, errorBody{Type: e.Code, Message: e.Message, ResourceIDs: e.ResourceIDs})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"__type":"ServerException","message":"The response could not be encoded."}`)
+	}
+	if string(b) == "null" {
+		b = []byte("{}")
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
