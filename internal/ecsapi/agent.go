@@ -1,5 +1,118 @@
 package ecsapi
 
-import "github.com/wharf-ecs/wharf/internal/awsproto"
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/wharf-ecs/wharf/internal/agentproto"
+	"github.com/wharf-ecs/wharf/internal/awsproto"
+	"github.com/wharf-ecs/wharf/internal/model"
+	"github.com/wharf-ecs/wharf/internal/state"
+)
+
+// The ECS agent operations (RegisterContainerInstance, SubmitTaskStateChange,
+// SubmitContainerStateChange, ...) live with their resources; this file holds
+// Wharf's own long poll, through which an agent learns its tasks.
 
 func (a *API) registerAgent(s *awsproto.Service) {}
+
+// AgentService returns the dispatcher of Wharf's agent operations.
+func (a *API) AgentService() *awsproto.Service {
+	s := awsproto.NewService(agentproto.TargetPrefix, map[string]bool{agentproto.PollTasks: true})
+	awsproto.Handle(s, agentproto.PollTasks, a.PollTasks)
+	return s
+}
+
+// Run keeps the API's in-memory indexes current until ctx ends.
+func (a *API) Run(ctx context.Context) { a.index.run(ctx) }
+
+// heartbeats remembers when each container instance's agent last polled. It
+// is in memory on purpose: a poll per agent every few seconds is too hot to
+// write to disk, and after a restart every agent polls again within a poll.
+type heartbeats struct {
+	mu   sync.Mutex
+	seen map[string]time.Time // instance ID → last poll
+}
+
+func (h *heartbeats) beat(id string, now time.Time) {
+	h.mu.Lock()
+	if h.seen == nil {
+		h.seen = map[string]time.Time{}
+	}
+	h.seen[id] = now
+	h.mu.Unlock()
+}
+
+// LastSeen reports when the instance's agent last polled this server.
+func (a *API) LastSeen(instanceID string) (time.Time, bool) {
+	a.beats.mu.Lock()
+	defer a.beats.mu.Unlock()
+	t, ok := a.beats.seen[instanceID]
+	return t, ok
+}
+
+const (
+	defaultPollWait = 20 * time.Second
+	maxPollWait     = 60 * time.Second
+)
+
+// PollTasks answers an agent with every task assigned to its instance that is
+// not yet STOPPED, as soon as one changed after the revision it last saw.
+func (a *API) PollTasks(ctx context.Context, in *agentproto.PollTasksRequest) (*agentproto.PollTasksResponse, error) {
+	inst, _, err := a.instanceByRef(ctx, in.Cluster, in.ContainerInstanceArn)
+	if err != nil {
+		return nil, err
+	}
+	if inst.Status == "INACTIVE" {
+		return nil, clientErr("Container instance %s is deregistered; register the agent again.", inst.ContainerInstanceArn)
+	}
+	a.beats.beat(inst.ID, a.now())
+	if !model.Val(inst.AgentConnected) {
+		if err := a.setAgentConnected(ctx, inst.Cluster, inst.ID, true); err != nil {
+			return nil, err
+		}
+	}
+	wait := defaultPollWait
+	if in.WaitSeconds > 0 {
+		wait = min(time.Duration(in.WaitSeconds)*time.Second, maxPollWait)
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-a.stopping:
+			cancel()
+		case <-pctx.Done():
+		}
+	}()
+	a.index.wait(pctx, inst.ID, in.SinceRevision, wait)
+	keys, rev := a.index.tasks(inst.ID)
+	slices.Sort(keys)
+	out := &agentproto.PollTasksResponse{Revision: rev, Tasks: []agentproto.AgentTask{}}
+	defs := map[string]*model.TaskDefinition{}
+	for _, key := range keys {
+		t, _, err := state.Get[state.Task](ctx, a.st, key)
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if t.LastStatus == "STOPPED" || t.InstanceID != inst.ID {
+			continue
+		}
+		td := defs[t.TaskDefinitionArn]
+		if td == nil {
+			rec, err := a.taskDefinition(ctx, t.TaskDefinitionArn, true)
+			if err != nil {
+				return nil, err
+			}
+			td = &rec.TaskDefinition
+			defs[t.TaskDefinitionArn] = td
+		}
+		out.Tasks = append(out.Tasks, agentproto.AgentTask{Task: t.Task, TaskDefinition: *td})
+	}
+	return out, nil
+}

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/wharf-ecs/wharf/internal/awsproto"
@@ -31,6 +32,11 @@ type API struct {
 	log     *slog.Logger
 	now     func() time.Time
 	service *awsproto.Service
+	index   *taskIndex
+	beats   heartbeats
+	// stopping is closed when the server shuts down, ending long polls.
+	stopping chan struct{}
+	stopOnce sync.Once
 }
 
 // New returns the ECS API with every implemented operation registered.
@@ -47,6 +53,8 @@ func New(cfg Config) *API {
 	if a.now == nil {
 		a.now = time.Now
 	}
+	a.index = newTaskIndex(cfg.Store, a.log.With("component", "taskindex"))
+	a.stopping = make(chan struct{})
 	s := awsproto.NewService(model.TargetPrefix, model.Operations)
 	a.registerClusters(s)
 	a.registerTaskDefinitions(s)
@@ -59,6 +67,9 @@ func New(cfg Config) *API {
 	a.service = s
 	return a
 }
+
+// Shutdown ends the long polls in flight so the HTTP server can drain.
+func (a *API) Shutdown() { a.stopOnce.Do(func() { close(a.stopping) }) }
 
 // Service returns the dispatcher to mount on an awsproto.Mux.
 func (a *API) Service() *awsproto.Service { return a.service }
