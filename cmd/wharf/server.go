@@ -2,6 +2,7 @@ package main
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -34,5 +35,6 @@ func serverCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 	f.StringVar(&cfg.DataDir, "data-dir", "wharf-data", "directory for the embedded store")
 	f.StringVar(&cfg.Region, "region", "us-east-1", "region in ARNs")
 	f.StringVar(&cfg.AccountID, "account-id", "123456789012", "12-digit account ID in ARNs")
+	f.DurationVar(&cfg.AgentTimeout, "agent-timeout", time.Minute, "mark an instance disconnected when its agent has not polled for this long")
 	return cmd
 }

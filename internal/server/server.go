@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wharf-ecs/wharf/internal/awsproto"
+	"github.com/wharf-ecs/wharf/internal/controller/liveness"
 	"github.com/wharf-ecs/wharf/internal/ecsapi"
 	"github.com/wharf-ecs/wharf/internal/store"
 	"github.com/wharf-ecs/wharf/internal/store/bolt"
@@ -26,6 +27,9 @@ type Config struct {
 	Region    string
 	AccountID string
 	Log       *slog.Logger
+	// AgentTimeout is how long an agent may go without polling before its
+	// instance is marked disconnected; default one minute.
+	AgentTimeout time.Duration
 }
 
 // Server is a running control plane.
@@ -52,6 +56,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.AgentTimeout <= 0 {
+		cfg.AgentTimeout = time.Minute
 	}
 	if cfg.DataDir == "" {
 		return nil, errors.New("a data directory is required (--data-dir)")
@@ -130,6 +137,12 @@ func (s *Server) Run(ctx context.Context) error {
 	bg, stopBg := context.WithCancel(context.Background())
 	defer stopBg()
 	go s.api.Run(bg)
+	go liveness.New(liveness.Config{
+		Store:      s.store,
+		Heartbeats: s.api,
+		Timeout:    s.cfg.AgentTimeout,
+		Log:        s.log.With("controller", "liveness"),
+	}).Run(bg)
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
 	s.log.Info("server listening", "endpoint", s.URL(), "data_dir", s.cfg.DataDir, "region", s.cfg.Region)
