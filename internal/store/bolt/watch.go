@@ -175,8 +175,8 @@ func (w *watcher) take() []store.Event {
 }
 
 // hub fans committed events out to watchers without ever blocking the
-// writer: each watcher has an unbounded-looking queue that is in fact capped
-// at limit, and a watcher over the cap is dropped.
+// writer: each watcher has a queue capped at limit events, and a watcher
+// whose queue would overflow is dropped.
 type hub struct {
 	limit int
 	log   *slog.Logger
@@ -238,7 +238,9 @@ func (h *hub) publish(events []store.Event) {
 			continue
 		}
 		w.mu.Lock()
-		if len(w.queue)+n > h.limit {
+		// An empty queue takes the batch whatever its size, so one large
+		// transaction cannot cost a watcher that was keeping up.
+		if len(w.queue) > 0 && len(w.queue)+n > h.limit {
 			w.mu.Unlock()
 			h.log.Warn("store watcher too slow, closing it", "prefix", w.prefix, "buffered", h.limit)
 			h.drop(w)
