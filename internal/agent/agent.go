@@ -1,0 +1,381 @@
+// Package agent is Wharf's container agent: it registers a container instance,
+// long-polls the control plane for the tasks assigned to it, runs them through
+// a container runtime (one goroutine per task), and reports every change. Its
+// own memory is a cache: after a restart it re-registers the same instance and
+// re-adopts its containers by label.
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/wharf-ecs/wharf/internal/agentproto"
+	"github.com/wharf-ecs/wharf/internal/model"
+	"github.com/wharf-ecs/wharf/internal/runtime"
+)
+
+const ecsTarget = "AmazonEC2ContainerServiceV20141113."
+
+// Version is the agent version reported in versionInfo.
+var Version = "1.0.0"
+
+// Config configures an agent.
+type Config struct {
+	Endpoint string // control plane URL
+	Cluster  string // default "default"
+	// DataDir keeps the instance ARN across restarts, so a restarted agent
+	// is the same container instance. Empty: a new instance each start.
+	DataDir      string
+	Attributes   map[string]string
+	CPU          int64 // CPU units; 0: 1024 per core
+	MemoryMiB    int64 // 0: the host's memory less ReservedMemoryMiB
+	ReservedMiB  int64 // memory kept for the host when MemoryMiB is 0
+	Zone         string
+	InstanceType string
+	// ReservedPorts are host ports beyond the ECS agent's defaults that no
+	// task may take (the control plane's own port, for example).
+	ReservedPorts []int
+	Runtime       runtime.Runtime
+	// Credentials sign requests with SigV4 when set; Region goes in the scope.
+	Credentials aws.CredentialsProvider
+	Region      string
+	HTTPClient  *http.Client
+	Log         *slog.Logger
+
+	PollWait           time.Duration // long-poll wait; default 20s
+	ResyncInterval     time.Duration // how often each task re-reads the runtime; default 5s
+	ContainerRetention time.Duration // how long stopped containers are kept; default 1h
+}
+
+// Agent is a running container agent.
+type Agent struct {
+	cfg Config
+	c   *client
+	rt  runtime.Runtime
+	log *slog.Logger
+
+	mu          sync.Mutex
+	instanceArn string
+	runners     map[string]*runner
+	ctx         context.Context
+}
+
+// New checks the configuration and detects the host's resources.
+func New(cfg Config) (*Agent, error) {
+	if cfg.Endpoint == "" {
+		return nil, errors.New("the control plane endpoint is required (--endpoint)")
+	}
+	if cfg.Runtime == nil {
+		return nil, errors.New("a container runtime is required")
+	}
+	if cfg.Cluster == "" {
+		cfg.Cluster = "default"
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.CPU <= 0 {
+		cfg.CPU = int64(goruntime.NumCPU()) * 1024
+	}
+	if cfg.MemoryMiB <= 0 {
+		total, err := hostMemoryMiB()
+		if err != nil {
+			return nil, fmt.Errorf("detect host memory (set --memory): %w", err)
+		}
+		if cfg.ReservedMiB <= 0 {
+			cfg.ReservedMiB = 256
+		}
+		cfg.MemoryMiB = total - cfg.ReservedMiB
+	}
+	if cfg.Zone == "" {
+		cfg.Zone = "local"
+	}
+	if cfg.InstanceType == "" {
+		cfg.InstanceType = "wharf.host"
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 90 * time.Second}
+	}
+	if cfg.PollWait <= 0 {
+		cfg.PollWait = 20 * time.Second
+	}
+	if cfg.ResyncInterval <= 0 {
+		cfg.ResyncInterval = 5 * time.Second
+	}
+	if cfg.ContainerRetention <= 0 {
+		cfg.ContainerRetention = time.Hour
+	}
+	a := &Agent{
+		cfg: cfg, rt: cfg.Runtime, log: cfg.Log,
+		c: &client{endpoint: cfg.Endpoint, http: cfg.HTTPClient, creds: cfg.Credentials,
+			region: cfg.Region, signer: v4.NewSigner()},
+		runners: map[string]*runner{},
+	}
+	return a, nil
+}
+
+// InstanceArn is the container instance this agent registered as.
+func (a *Agent) InstanceArn() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.instanceArn
+}
+
+// Run registers the instance and serves it until ctx ends. Containers keep
+// running when the agent stops; the next agent on this host adopts them.
+func (a *Agent) Run(ctx context.Context) error {
+	if err := a.register(ctx); err != nil {
+		return err
+	}
+	a.log.Info("container instance registered", "cluster", a.cfg.Cluster, "instance", a.InstanceArn(),
+		"cpu", a.cfg.CPU, "memory_mib", a.cfg.MemoryMiB)
+	go a.watchRuntime(ctx)
+	return a.pollLoop(ctx)
+}
+
+// retryBackoff waits before the next attempt at something failing; it
+// returns false when ctx ended.
+func retryBackoff(ctx context.Context, attempt int) bool {
+	d := time.Duration(1<<min(attempt, 4)) * 500 * time.Millisecond // 0.5s … 8s
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
+}
+
+type savedInstance struct {
+	Cluster              string `json:"cluster"`
+	ContainerInstanceArn string `json:"containerInstanceArn"`
+}
+
+func (a *Agent) statePath() string { return filepath.Join(a.cfg.DataDir, "instance.json") }
+
+func (a *Agent) loadSaved() savedInstance {
+	var s savedInstance
+	if a.cfg.DataDir == "" {
+		return s
+	}
+	b, err := os.ReadFile(a.statePath())
+	if err == nil {
+		_ = json.Unmarshal(b, &s)
+	}
+	if s.Cluster != a.cfg.Cluster {
+		return savedInstance{}
+	}
+	return s
+}
+
+func (a *Agent) save(s savedInstance) error {
+	if a.cfg.DataDir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
+		return err
+	}
+	b, _ := json.Marshal(s)
+	tmp := a.statePath() + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, a.statePath())
+}
+
+// register creates the cluster if needed (as the ECS agent does for
+// "default") and registers, or re-registers, the container instance. It
+// retries while the control plane is unreachable.
+func (a *Agent) register(ctx context.Context) error {
+	for attempt := 0; ; attempt++ {
+		err := a.registerOnce(ctx)
+		if err == nil {
+			return nil
+		}
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Status < 500 && ae.Code != "ThrottlingException" {
+			return fmt.Errorf("register container instance in cluster %s: %w", a.cfg.Cluster, err)
+		}
+		a.log.Warn("control plane unreachable; retrying registration", "endpoint", a.cfg.Endpoint, "err", err)
+		if !retryBackoff(ctx, attempt) {
+			return ctx.Err()
+		}
+	}
+}
+
+func (a *Agent) registerOnce(ctx context.Context) error {
+	if err := a.c.call(ctx, ecsTarget+"CreateCluster", model.CreateClusterRequest{ClusterName: a.cfg.Cluster}, nil); err != nil {
+		return err
+	}
+	saved := a.loadSaved()
+	req := model.RegisterContainerInstanceRequest{
+		Cluster:              a.cfg.Cluster,
+		TotalResources:       totalResources(&a.cfg),
+		Attributes:           instanceAttributes(&a.cfg),
+		VersionInfo:          &model.VersionInfo{AgentVersion: Version, AgentHash: "wharf"},
+		ContainerInstanceArn: saved.ContainerInstanceArn,
+	}
+	var out model.RegisterContainerInstanceResponse
+	err := a.c.call(ctx, ecsTarget+"RegisterContainerInstance", req, &out)
+	if err != nil && saved.ContainerInstanceArn != "" && errorCode(err) != "" {
+		// The saved instance is gone (deregistered); become a new one.
+		a.log.Warn("could not re-register the saved container instance; registering a new one", "instance", saved.ContainerInstanceArn, "err", err)
+		req.ContainerInstanceArn = ""
+		err = a.c.call(ctx, ecsTarget+"RegisterContainerInstance", req, &out)
+	}
+	if err != nil {
+		return err
+	}
+	if out.ContainerInstance == nil || out.ContainerInstance.ContainerInstanceArn == "" {
+		return errors.New("RegisterContainerInstance answered without a container instance")
+	}
+	arn := out.ContainerInstance.ContainerInstanceArn
+	a.mu.Lock()
+	a.instanceArn = arn
+	a.mu.Unlock()
+	return a.save(savedInstance{Cluster: a.cfg.Cluster, ContainerInstanceArn: arn})
+}
+
+// pollLoop long-polls for the instance's tasks and reconciles each answer.
+func (a *Agent) pollLoop(ctx context.Context) error {
+	var since int64
+	failures := 0
+	swept := false
+	for ctx.Err() == nil {
+		var out agentproto.PollTasksResponse
+		err := a.c.call(ctx, agentproto.TargetPrefix+"."+agentproto.PollTasks, agentproto.PollTasksRequest{
+			Cluster:              a.cfg.Cluster,
+			ContainerInstanceArn: a.InstanceArn(),
+			SinceRevision:        since,
+			WaitSeconds:          int32(a.cfg.PollWait / time.Second),
+		}, &out)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			if ae := (*APIError)(nil); errors.As(err, &ae) && ae.Code == "ClientException" {
+				return fmt.Errorf("the control plane refused this instance: %w", err)
+			}
+			failures++
+			a.log.Warn("poll failed; retrying", "endpoint", a.cfg.Endpoint, "attempt", failures, "err", err)
+			retryBackoff(ctx, failures)
+			continue
+		}
+		if failures > 0 {
+			a.log.Info("control plane reachable again")
+			failures = 0
+		}
+		since = out.Revision
+		a.reconcile(ctx, out.Tasks)
+		if !swept {
+			a.sweep(ctx)
+			swept = true
+		}
+	}
+	return nil
+}
+
+// reconcile hands each assigned task to its runner, starting runners for new
+// ones, and tells runners of tasks the server no longer lists to stop.
+func (a *Agent) reconcile(ctx context.Context, tasks []agentproto.AgentTask) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	listed := make(map[string]bool, len(tasks))
+	for _, t := range tasks {
+		listed[t.Task.TaskArn] = true
+		if r := a.runners[t.Task.TaskArn]; r != nil {
+			r.update(t)
+			continue
+		}
+		r := newRunner(a, t)
+		a.runners[r.arn] = r
+		go r.run(ctx)
+	}
+	for arn, r := range a.runners {
+		if !listed[arn] {
+			r.forget()
+		}
+	}
+}
+
+func (a *Agent) removeRunner(arn string) {
+	a.mu.Lock()
+	delete(a.runners, arn)
+	a.mu.Unlock()
+}
+
+// sweep stops containers of this instance that belong to no task the server
+// assigns (left from tasks stopped while the agent was away), and removes
+// the ones past retention.
+func (a *Agent) sweep(ctx context.Context) {
+	states, err := a.rt.List(ctx, map[string]string{labelInstance: a.InstanceArn()})
+	if err != nil {
+		a.log.Warn("list containers for sweep", "err", err)
+		return
+	}
+	a.mu.Lock()
+	owned := map[string]bool{}
+	for arn := range a.runners {
+		owned[arn] = true
+	}
+	a.mu.Unlock()
+	for _, st := range states {
+		if owned[st.Labels[labelTaskArn]] {
+			continue
+		}
+		if st.Running() {
+			a.log.Info("stopping container of a task this instance no longer runs", "container", st.Name, "task", st.Labels[labelTaskArn])
+			if err := a.rt.Stop(ctx, st.ID, defaultStopTimeout); err != nil {
+				a.log.Warn("stop orphan container", "container", st.Name, "err", err)
+			}
+			continue
+		}
+		if !st.FinishedAt.IsZero() && time.Since(st.FinishedAt) > a.cfg.ContainerRetention {
+			_ = a.rt.Remove(ctx, st.ID)
+		}
+	}
+}
+
+// watchRuntime wakes the task runners on container events, so exits and
+// health changes are reported at once rather than at the next resync.
+func (a *Agent) watchRuntime(ctx context.Context) {
+	for attempt := 0; ctx.Err() == nil; attempt++ {
+		since := time.Now()
+		err := a.rt.Watch(ctx, since, map[string]string{labelInstance: a.InstanceArn()}, func(runtime.Event) {
+			a.wakeAll()
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		a.log.Warn("container runtime event stream ended; retrying", "err", err)
+		a.wakeAll()
+		retryBackoff(ctx, min(attempt, 2))
+	}
+}
+
+func (a *Agent) wakeAll() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, r := range a.runners {
+		r.poke()
+	}
+}
+
+// submit reports a task's state to the control plane.
+func (a *Agent) submit(ctx context.Context, rep *taskReport) error {
+	return a.c.call(ctx, ecsTarget+"SubmitTaskStateChange", rep, nil)
+}

@@ -1,0 +1,104 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+)
+
+// client speaks AWS JSON 1.1 to the control plane. The agent does not use the
+// SDK's ECS client because Wharf's agent sends a few extension members the ECS
+// shapes lack (stop code, health) and calls Wharf's own long poll; it still
+// signs every request with SigV4 as the SDK would.
+type client struct {
+	endpoint string
+	http     *http.Client
+	creds    aws.CredentialsProvider // nil: unsigned
+	region   string
+	signer   *v4.Signer
+}
+
+// APIError is an error answer from the control plane.
+type APIError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *APIError) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
+
+func errorCode(err error) string {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae.Code
+	}
+	return ""
+}
+
+func (c *client) call(ctx context.Context, target string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", target, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.endpoint, "/")+"/", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", target)
+	if c.creds != nil {
+		cr, err := c.creds.Retrieve(ctx)
+		if err != nil {
+			return fmt.Errorf("agent credentials: %w", err)
+		}
+		sum := sha256.Sum256(body)
+		if err := c.signer.SignHTTP(ctx, cr, req, hex.EncodeToString(sum[:]), "ecs", c.region, time.Now()); err != nil {
+			return fmt.Errorf("sign request: %w", err)
+		}
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("read %s answer: %w", target, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Type    string `json:"__type"`
+			Message string `json:"message"`
+		}
+		_ = json.Unmarshal(b, &e)
+		code := e.Type
+		if i := strings.LastIndexByte(code, '#'); i >= 0 {
+			code = code[i+1:]
+		}
+		if code == "" {
+			code = resp.Header.Get("X-Amzn-ErrorType")
+		}
+		if code == "" {
+			code = http.StatusText(resp.StatusCode)
+		}
+		return &APIError{Status: resp.StatusCode, Code: code, Message: e.Message}
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("decode %s answer: %w", target, err)
+	}
+	return nil
+}
