@@ -70,7 +70,7 @@ var (
 
 	// ErrImageNotFound means the image is not present and could not be
 	// obtained. The agent reports it as a CannotPullContainerError.
-	ErrImageNotFound = errors.New("image not found")
+	ErrImageNotFound = errors.New("image not available")
 
 	// ErrNameInUse means Create was given the name of an existing
 	// container, typically one the agent made before it restarted.

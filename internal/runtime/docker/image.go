@@ -52,15 +52,17 @@ func (r *Runtime) Pull(ctx context.Context, ref string) error {
 	switch {
 	case err == nil:
 		return nil
+	// Causes first: the client reports a request cancelled with a cause as
+	// a failed connection to the daemon, which it is not.
 	case parent.Err() != nil:
 		return fmt.Errorf("docker pull %s: %w", ref, parent.Err())
-	case client.IsErrConnectionFailed(err):
-		return r.fail("pull", ref, err)
 	case errors.Is(context.Cause(ctx), errPullStalled):
 		r.log.Warn("image pull stalled", "image", ref, "after", r.opts.PullStallTimeout)
 		err = fmt.Errorf("no progress for %s; is a registry reachable?", r.opts.PullStallTimeout)
 	case ctx.Err() != nil:
 		err = fmt.Errorf("not done after %s", r.opts.PullTimeout)
+	case client.IsErrConnectionFailed(err):
+		return r.fail("pull", ref, err)
 	}
 	return fmt.Errorf("docker pull %s: %w: %w", ref, runtime.ErrImageNotFound, err)
 }
