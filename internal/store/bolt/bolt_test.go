@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -214,6 +215,68 @@ func watchAll(t *testing.T, s store.Store) <-chan store.Event {
 		t.Fatal(err)
 	}
 	return ch
+}
+
+// Commits racing with Close or with their own deadline must report the
+// truth: success means durable, an error means not applied.
+func TestCommitOutcomesAreTruthful(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "wharf.db")
+	s := open(t, path, bolt.Options{})
+
+	type outcome struct {
+		key string
+		err error
+	}
+	const workers = 16
+	outcomes := make(chan outcome, 1<<16)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				key := fmt.Sprintf("t/%02d/%05d", w, i)
+				// Some deadlines expire while the commit waits its turn.
+				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i%7)*100*time.Microsecond)
+				_, err := s.Commit(ctx, store.Txn{Ops: []store.Op{{Key: key, Value: []byte(key)}}})
+				cancel()
+				outcomes <- outcome{key, err}
+				if errors.Is(err, store.ErrClosed) {
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(200 * time.Millisecond)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	close(outcomes)
+
+	s = open(t, path, bolt.Options{})
+	counts := map[string]int{}
+	for o := range outcomes {
+		_, err := s.Get(t.Context(), o.key)
+		switch {
+		case o.err == nil:
+			counts["applied"]++
+			if err != nil {
+				t.Fatalf("commit of %q succeeded but after reopen Get = %v", o.key, err)
+			}
+		case errors.Is(o.err, store.ErrClosed), errors.Is(o.err, context.DeadlineExceeded):
+			counts[o.err.Error()]++
+			if !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("commit of %q failed with %v but after reopen Get = %v", o.key, o.err, err)
+			}
+		default:
+			t.Fatalf("commit of %q = %v", o.key, o.err)
+		}
+	}
+	if counts["applied"] == 0 || counts[store.ErrClosed.Error()] != workers {
+		t.Fatalf("outcomes %v; want some applied and one ErrClosed per worker", counts)
+	}
+	t.Logf("outcomes: %v", counts)
 }
 
 func TestOpenRejectsBadOptions(t *testing.T) {

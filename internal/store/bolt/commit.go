@@ -63,8 +63,9 @@ func (s *Store) run() {
 			batch = s.gather(append(batch[:0], req))
 			s.commitBatch(batch)
 		case <-s.closing:
-			// A Commit may have won its select against closing; it is
-			// waiting on the send, so serve it before leaving.
+			// Serve the commits already waiting rather than fail them; a
+			// Commit that finds no writer here gets ErrClosed from its own
+			// select, as reqs is unbuffered.
 			for {
 				batch = s.gather(batch[:0])
 				if len(batch) == 0 {
