@@ -101,6 +101,15 @@ func (a *API) CreateCluster(ctx context.Context, in *model.CreateClusterRequest)
 	if in.ServiceConnectDefaults != nil {
 		return nil, awsproto.Errorf("NamespaceNotFoundException", "Namespace %q not found: Wharf has no Cloud Map namespaces yet; omit serviceConnectDefaults.", in.ServiceConnectDefaults.Namespace)
 	}
+	settings := in.Settings
+	if len(settings) == 0 {
+		// A new cluster takes Container Insights from the account setting.
+		insights, err := a.accountSetting(ctx, model.SettingNameContainerInsights)
+		if err != nil {
+			return nil, err
+		}
+		settings = []model.ClusterSetting{{Name: model.ClusterSettingNameContainerInsights, Value: insights}}
+	}
 	var out *model.Cluster
 	err := retry(ctx, func() error {
 		cur, rev, err := state.Get[state.Cluster](ctx, a.st, state.ClusterKey(name))
@@ -110,10 +119,6 @@ func (a *API) CreateCluster(ctx context.Context, in *model.CreateClusterRequest)
 			return nil
 		case err != nil && !isNotFound(err):
 			return err
-		}
-		settings := in.Settings
-		if len(settings) == 0 {
-			settings = []model.ClusterSetting{{Name: model.ClusterSettingNameContainerInsights, Value: "disabled"}}
 		}
 		c := state.Cluster{Cluster: model.Cluster{
 			ClusterArn:                      a.arns.Cluster(name),

@@ -2,6 +2,7 @@ package ecsapi
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/wharf-ecs/wharf/internal/model"
@@ -21,6 +22,9 @@ func validateTags(tags []model.Tag) error {
 		if utf8.RuneCountInString(t.Value) > 256 {
 			return invalidParam("Tag value for key %q is longer than 256 characters.", t.Key)
 		}
+		if !validTagText(t.Key) || !validTagText(t.Value) {
+			return invalidParam("Tag %q=%q has a character ECS does not allow: use letters, numbers, spaces and _ . : / = + - @.", t.Key, t.Value)
+		}
 		if strings.HasPrefix(strings.ToLower(t.Key), "aws:") {
 			return invalidParam("Tag key %q uses the reserved prefix aws:.", t.Key)
 		}
@@ -30,6 +34,17 @@ func validateTags(tags []model.Tag) error {
 		seen[t.Key] = true
 	}
 	return nil
+}
+
+// validTagText reports whether s matches the model's tag pattern
+// [\p{L}\p{Z}\p{N}_.:/=+\-@]*.
+func validTagText(s string) bool {
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.In(r, unicode.Z) && !unicode.IsNumber(r) && !strings.ContainsRune("_.:/=+-@", r) {
+			return false
+		}
+	}
+	return true
 }
 
 // mergeTags returns tags with add applied on top (same key: new value wins).
