@@ -54,7 +54,8 @@ type Cond struct {
 }
 
 // Op is one write in a transaction: a put of Value, or a delete when Delete is
-// set (deleting an absent key is not an error).
+// set (deleting an absent key is not an error and produces no watch event).
+// A key may appear in at most one Op of a transaction, as in etcd.
 type Op struct {
 	Key    string
 	Value  []byte
@@ -96,7 +97,8 @@ func (t EventType) String() string {
 }
 
 // Event is one change seen by a watch. For a delete, KV.Value is nil and
-// KV.Revision is the revision of the deleting transaction.
+// KV.Revision is the revision of the deleting transaction. A backend may
+// share an event's Value between watchers: treat it as read-only.
 type Event struct {
 	Type EventType
 	KV   KV
@@ -104,6 +106,9 @@ type Event struct {
 
 // Store is the contract every backend implements. Keys are ordered bytewise.
 // All methods are safe for concurrent use.
+//
+// Bad input (an empty key, a negative revision or Limit, one key in two Ops)
+// returns an error that is not a *ConflictError and changes nothing.
 type Store interface {
 	// Get returns the key, or ErrNotFound.
 	Get(ctx context.Context, key string) (KV, error)
@@ -115,7 +120,8 @@ type Store interface {
 	Commit(ctx context.Context, txn Txn) (int64, error)
 	// Watch streams every change to keys with the prefix whose revision is
 	// greater than fromRev, in revision order, starting with history still kept
-	// and continuing live. The channel is closed when ctx ends or the store
+	// and continuing live. Pass the revision a List returned to follow on from
+	// that listing; 0 asks for all history. The channel is closed when ctx ends or the store
 	// closes; a watcher too slow to keep up has its channel closed too and must
 	// re-list. It returns ErrCompacted if fromRev is older than kept history.
 	Watch(ctx context.Context, prefix string, fromRev int64) (<-chan Event, error)

@@ -199,7 +199,11 @@ func describe(txn store.Txn) string {
 		if op.Delete {
 			s += fmt.Sprintf(" del %q", op.Key)
 		} else {
-			s += fmt.Sprintf(" put %q=%q", op.Key, op.Value)
+			v := op.Value
+			if len(v) > 32 {
+				v = fmt.Appendf(v[:32:32], "...(%d bytes)", len(op.Value))
+			}
+			s += fmt.Sprintf(" put %q=%q", op.Key, v)
 		}
 	}
 	return s + " }"
