@@ -14,13 +14,23 @@ busybox_image="busybox:latest"
 hash_label="org.wharf-ecs.inputs-hash"
 force=0
 
+testapp_dockerfile='FROM scratch
+COPY testapp /testapp
+EXPOSE 8080
+ENTRYPOINT ["/testapp"]'
+
+busybox_dockerfile='FROM scratch
+COPY rootfs/ /
+ENV PATH=/bin
+CMD ["sh"]'
+
 log() { printf 'test-images: %s\n' "$*" >&2; }
 die() { printf 'test-images: ERROR: %s\n' "$*" >&2; exit 1; }
 
 for arg in "$@"; do
   case "$arg" in
     --force) force=1 ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$arg' (try --help)" ;;
   esac
 done
@@ -58,7 +68,8 @@ up_to_date() {
 # build_image IMAGE HASH CONTEXT builds CONTEXT (with its Dockerfile) and
 # tags the result IMAGE, labelled with HASH.
 build_image() {
-  local image="$1" hash="$2" context="$3"
+  local image="$1" hash="$2" context="$3" old_id new_id
+  old_id="$(docker image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)"
   # The output is shown only on failure: it is otherwise just the legacy
   # builder's deprecation notice.
   if ! docker build --quiet --label "${hash_label}=${hash}" --tag "$image" "$context" \
@@ -66,15 +77,23 @@ build_image() {
     cat "${work_dir}/build.log" >&2
     die "docker build of ${image} failed"
   fi
+  # Drop the image this one replaces rather than leave it dangling; it
+  # stays if a container still uses it.
+  new_id="$(docker image inspect --format '{{.Id}}' "$image")"
+  if [[ -n "$old_id" && "$old_id" != "$new_id" ]]; then
+    docker image rm "$old_id" >/dev/null 2>&1 || true
+  fi
 }
 
 build_testapp() {
   command -v go >/dev/null || die "Go is not installed; it is needed to build testapp"
   local arch hash context
   arch="$(docker version --format '{{.Server.Arch}}')"
-  # Inputs: the sources (tests excluded), the Go version and the target arch.
+  # Inputs: the sources (tests excluded), the Go version, the target arch
+  # and the Dockerfile.
   hash="$( { (cd "$repo_root" && find testapp -name '*.go' ! -name '*_test.go' -print0 \
-              | sort -z | xargs -0 sha256sum); go version; echo "$arch"; } | sha256sum | cut -c1-16)"
+              | sort -z | xargs -0 sha256sum); go version; echo "$arch"; echo "$testapp_dockerfile"; } \
+           | sha256sum | cut -c1-16)"
   if up_to_date "$testapp_image" "$hash"; then
     log "${testapp_image} is up to date (inputs ${hash})"
     return
@@ -85,12 +104,7 @@ build_testapp() {
   (cd "$repo_root" && CGO_ENABLED=0 GOOS=linux GOARCH="$arch" \
     go build -trimpath -ldflags='-s -w' -o "${context}/testapp" ./testapp) \
     || die "go build ./testapp failed"
-  cat >"${context}/Dockerfile" <<'EOF'
-FROM scratch
-COPY testapp /testapp
-EXPOSE 8080
-ENTRYPOINT ["/testapp"]
-EOF
+  printf '%s\n' "$testapp_dockerfile" >"${context}/Dockerfile"
   build_image "$testapp_image" "$hash" "$context"
   smoke_test_testapp
   log "built ${testapp_image}"
@@ -102,7 +116,7 @@ is_static() {
     file -L "$1" | grep -q 'statically linked'
   else
     # ldd fails on binaries that have no dynamic section.
-    ! ldd "$1" >/dev/null 2>&1
+    if ldd "$1" >/dev/null 2>&1; then return 1; fi
   fi
 }
 
@@ -127,7 +141,9 @@ ensure_busybox_static() {
 build_busybox() {
   ensure_busybox_static
   local hash context applet banner
-  hash="$( { sha256sum /bin/busybox; echo "layout 1"; } | sha256sum | cut -c1-16)"
+  # Inputs: the binary, the Dockerfile, and a layout version to bump when
+  # the files laid out beside busybox change.
+  hash="$( { sha256sum /bin/busybox; echo "$busybox_dockerfile"; echo "layout 1"; } | sha256sum | cut -c1-16)"
   if up_to_date "$busybox_image" "$hash"; then
     log "${busybox_image} is up to date (inputs ${hash})"
     return
@@ -148,12 +164,7 @@ build_busybox() {
   printf 'root:x:0:\nnogroup:x:65534:\n' >"${context}/rootfs/etc/group"
   printf 'hosts: files dns\n' >"${context}/rootfs/etc/nsswitch.conf"
   chmod 1777 "${context}/rootfs/tmp"
-  cat >"${context}/Dockerfile" <<'EOF'
-FROM scratch
-COPY rootfs/ /
-ENV PATH=/bin
-CMD ["sh"]
-EOF
+  printf '%s\n' "$busybox_dockerfile" >"${context}/Dockerfile"
   build_image "$busybox_image" "$hash" "$context"
   smoke_test_busybox
   log "built ${busybox_image}"
