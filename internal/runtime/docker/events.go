@@ -30,8 +30,9 @@ func (r *Runtime) Watch(ctx context.Context, since time.Time, labels map[string]
 	}
 	opts := events.ListOptions{Filters: f}
 	if !since.IsZero() {
-		// Docker replays buffered events from this time on; the format is
-		// its "seconds.nanoseconds" Unix timestamp.
+		// Docker replays buffered events from this time on (only its last
+		// 256, one more reason callers also List); the format is its
+		// "seconds.nanoseconds" Unix timestamp.
 		opts.Since = fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond())
 	}
 	msgs, errs := r.cli.Events(ctx, opts)
