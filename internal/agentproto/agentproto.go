@@ -34,3 +34,24 @@ type AgentTask struct {
 	Task           model.Task           `json:"task"`
 	TaskDefinition model.TaskDefinition `json:"taskDefinition"`
 }
+
+// SubmitTaskStateChangeInput is ECS's SubmitTaskStateChange request plus the
+// members Wharf's agent adds and the ECS shape lacks. The server decodes the
+// same type, so an ECS agent (which sends none of them) is understood too.
+type SubmitTaskStateChangeInput struct {
+	model.SubmitTaskStateChangeRequest
+	// StopCode says why the task stopped when the agent stopped it, e.g.
+	// EssentialContainerExited or TaskFailedToStart.
+	StopCode model.TaskStopCode `json:"wharfStopCode,omitempty"`
+	// HealthStatus is the task's health from its containers' health checks.
+	HealthStatus model.HealthStatus `json:"wharfHealthStatus,omitempty"`
+	// ContainerHealth is each container's health by container name.
+	ContainerHealth map[string]model.HealthStatus `json:"wharfContainerHealth,omitempty"`
+}
+
+// SubmitContainerStateChangeInput is ECS's SubmitContainerStateChange request
+// plus the container's health, which the ECS shape lacks.
+type SubmitContainerStateChangeInput struct {
+	model.SubmitContainerStateChangeRequest
+	HealthStatus model.HealthStatus `json:"wharfHealthStatus,omitempty"`
+}

@@ -1,5 +1,456 @@
 package ecsapi
 
-import "github.com/wharf-ecs/wharf/internal/awsproto"
+import (
+	"context"
+	"encoding/json"
+	"strings"
 
-func (a *API) registerTasks(s *awsproto.Service) {}
+	"github.com/wharf-ecs/wharf/internal/awsproto"
+	"github.com/wharf-ecs/wharf/internal/model"
+	"github.com/wharf-ecs/wharf/internal/state"
+	"github.com/wharf-ecs/wharf/internal/store"
+)
+
+func (a *API) registerTasks(s *awsproto.Service) {
+	awsproto.Handle(s, "RunTask", a.RunTask)
+	awsproto.Handle(s, "StartTask", a.StartTask)
+	awsproto.Handle(s, "StopTask", a.StopTask)
+	awsproto.Handle(s, "DescribeTasks", a.DescribeTasks)
+	awsproto.Handle(s, "ListTasks", a.ListTasks)
+	awsproto.Handle(s, "SubmitTaskStateChange", a.SubmitTaskStateChange)
+	awsproto.Handle(s, "SubmitContainerStateChange", a.SubmitContainerStateChange)
+}
+
+// Task statuses as the Task shape spells them (the model has no enum).
+const (
+	taskProvisioning   = "PROVISIONING"
+	taskPending        = "PENDING"
+	taskActivating     = "ACTIVATING"
+	taskRunning        = "RUNNING"
+	taskDeactivating   = "DEACTIVATING"
+	taskStopping       = "STOPPING"
+	taskDeprovisioning = "DEPROVISIONING"
+	taskStopped        = "STOPPED"
+)
+
+func (a *API) RunTask(ctx context.Context, in *model.RunTaskRequest) (*model.RunTaskResponse, error) {
+	count, err := validateCount(in.Count)
+	if err != nil {
+		return nil, err
+	}
+	if err := validateClientToken(in.ClientToken); err != nil {
+		return nil, err
+	}
+	distinct, err := validatePlacementConstraints(in.PlacementConstraints)
+	if err != nil {
+		return nil, err
+	}
+	if err := validatePlacementStrategy(in.PlacementStrategy); err != nil {
+		return nil, err
+	}
+	if in.LaunchType == model.LaunchTypeFargate {
+		return nil, fargateLater()
+	}
+	l, err := a.prepareLaunch(ctx, launchInput{
+		Cluster: in.Cluster, TaskDefinition: in.TaskDefinition, Group: in.Group, StartedBy: in.StartedBy,
+		Overrides: in.Overrides, Tags: in.Tags, PropagateTags: in.PropagateTags,
+		EnableECSManagedTags: in.EnableECSManagedTags, EnableExecuteCommand: in.EnableExecuteCommand,
+		NetworkConfiguration: in.NetworkConfiguration, VolumeConfigurations: in.VolumeConfigurations,
+	}, 128)
+	if err != nil {
+		return nil, err
+	}
+	if l.launchType, err = resolveLaunchType(in.LaunchType, in.CapacityProviderStrategy, l.cluster.DefaultCapacityProviderStrategy); err != nil {
+		return nil, err
+	}
+	if in.PlatformVersion != "" {
+		return nil, invalidParam("platformVersion applies only to the FARGATE launch type; remove it for %s.", l.launchType)
+	}
+	if err := checkLaunchType(l.td, l.launchType); err != nil {
+		return nil, err
+	}
+	if n := len(in.PlacementConstraints) + len(l.td.PlacementConstraints); n > maxConstraints {
+		return nil, invalidParam("At most %d placement constraints are allowed per task, counting the task definition's; got %d.", maxConstraints, n)
+	}
+	l.token = in.ClientToken
+	hash := ""
+	if l.token != "" {
+		hash = runTaskHash(l.cluster.ClusterName, in)
+	}
+	var out *model.RunTaskResponse
+	err = retry(ctx, func() error {
+		var err error
+		out, err = a.runOnce(ctx, l, count, distinct, hash)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// runOnce is one optimistic attempt of RunTask: read the instances, place,
+// and commit the tasks with the instances' new remaining resources on the
+// condition that nothing it read has changed.
+func (a *API) runOnce(ctx context.Context, l *taskLaunch, count int, distinct bool, hash string) (*model.RunTaskResponse, error) {
+	cluster := l.cluster.ClusterName
+	_, crev, err := a.activeCluster(ctx, cluster)
+	if err != nil {
+		return nil, err
+	}
+	txn := store.Txn{Conds: []store.Cond{{Key: state.ClusterKey(cluster), Revision: crev}}}
+	if l.token != "" {
+		key := runTaskTokenKey(cluster, l.token)
+		rec, _, err := state.Get[runTaskToken](ctx, a.st, key)
+		if err == nil {
+			return a.replayRunTask(ctx, cluster, rec, hash)
+		}
+		if !isNotFound(err) {
+			return nil, err
+		}
+		txn.Conds = append(txn.Conds, store.Cond{Key: key, Revision: 0})
+	}
+	// Instances are read before the group's tasks: a task placed in between
+	// changes its instance's revision, so the commit below fails and retries.
+	items, _, err := state.List[state.ContainerInstance](ctx, a.st, state.ClusterInstancesPrefix(cluster), store.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	cands := make([]taskCandidate, len(items))
+	active := 0
+	for i, it := range items {
+		cands[i] = candidateOf(it.Val)
+		if cands[i].Active {
+			active++
+		}
+	}
+	if active == 0 {
+		return nil, invalidParam("No Container Instances were found in your cluster. Start a wharf agent that registers into cluster %s (RegisterContainerInstance), then run the task again.", cluster)
+	}
+	if distinct {
+		holders, err := a.instancesRunningGroup(ctx, cluster, l.group)
+		if err != nil {
+			return nil, err
+		}
+		for i, it := range items {
+			cands[i].RunsGroup = holders[it.Val.ID]
+		}
+	}
+	picks, rejected := taskPlace(cands, l.demand, count, distinct)
+	out := &model.RunTaskResponse{Tasks: []model.Task{}, Failures: failuresOf(rejected)}
+	if len(picks) == 0 {
+		return out, nil
+	}
+	now := a.timeNow()
+	touched := map[int]*state.ContainerInstance{}
+	var order []int
+	var arns []string
+	for _, i := range picks {
+		inst := touched[i]
+		if inst == nil {
+			inst = model.Clone(items[i].Val)
+			touched[i] = inst
+			order = append(order, i)
+			txn.Conds = append(txn.Conds, store.Cond{Key: items[i].Key, Revision: items[i].Rev})
+		}
+		t := a.newTask(l, inst, now)
+		reserveOn(inst, l.demand)
+		key := state.TaskKey(cluster, taskIDFromKey(t.TaskArn))
+		txn.Conds = append(txn.Conds, store.Cond{Key: key, Revision: 0})
+		txn.Ops = append(txn.Ops, state.Put(key, t))
+		out.Tasks = append(out.Tasks, t.Task)
+		arns = append(arns, t.TaskArn)
+	}
+	for _, i := range order {
+		txn.Ops = append(txn.Ops, state.Put(items[i].Key, touched[i]))
+	}
+	if l.token != "" {
+		rec := runTaskToken{Hash: hash, TaskArns: arns, Failures: out.Failures, CreatedAt: now}
+		txn.Ops = append(txn.Ops, state.Put(runTaskTokenKey(cluster, l.token), rec))
+	}
+	if _, err := a.st.Commit(ctx, txn); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// failuresOf turns placement rejections into ECS failures, one per instance
+// and reason.
+func failuresOf(rs []taskRejection) []model.Failure {
+	out := []model.Failure{}
+	seen := map[[2]string]bool{}
+	for _, r := range rs {
+		k := [2]string{r.ARN, r.Reason}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, model.Failure{Arn: r.ARN, Reason: r.Reason, Detail: r.Detail})
+	}
+	return out
+}
+
+// instancesRunningGroup returns the IDs of the instances that hold a task of
+// the group that has not stopped, for distinctInstance.
+func (a *API) instancesRunningGroup(ctx context.Context, cluster, group string) (map[string]bool, error) {
+	held := map[string]bool{}
+	_, _, err := scan(ctx, a.st, state.ClusterTasksPrefix(cluster), "", 0, func(kv store.KV) (struct{}, bool, error) {
+		var t taskSummary
+		if err := json.Unmarshal(kv.Value, &t); err != nil {
+			return struct{}{}, false, err
+		}
+		if t.Group == group && t.LastStatus != taskStopped && t.InstanceID != "" {
+			held[t.InstanceID] = true
+		}
+		return struct{}{}, false, nil
+	})
+	return held, err
+}
+
+func (a *API) StartTask(ctx context.Context, in *model.StartTaskRequest) (*model.StartTaskResponse, error) {
+	if len(in.ContainerInstances) == 0 {
+		return nil, invalidParam("containerInstances is required: give the IDs or ARNs of up to %d container instances, one task is started on each.", maxStartTaskTargets)
+	}
+	if len(in.ContainerInstances) > maxStartTaskTargets {
+		return nil, invalidParam("StartTask takes at most %d container instances; got %d.", maxStartTaskTargets, len(in.ContainerInstances))
+	}
+	refs := make([]string, len(in.ContainerInstances))
+	arnClusters := make([]string, len(in.ContainerInstances))
+	for i, ref := range in.ContainerInstances {
+		c, id, err := parseInstanceRef(ref)
+		if err != nil {
+			return nil, err
+		}
+		arnClusters[i], refs[i] = c, id
+	}
+	l, err := a.prepareLaunch(ctx, launchInput{
+		Cluster: in.Cluster, TaskDefinition: in.TaskDefinition, Group: in.Group, StartedBy: in.StartedBy,
+		Overrides: in.Overrides, Tags: in.Tags, PropagateTags: in.PropagateTags,
+		EnableECSManagedTags: in.EnableECSManagedTags, EnableExecuteCommand: in.EnableExecuteCommand,
+		NetworkConfiguration: in.NetworkConfiguration, VolumeConfigurations: in.VolumeConfigurations,
+	}, 36)
+	if err != nil {
+		return nil, err
+	}
+	l.launchType = model.LaunchTypeEc2
+	if err := checkLaunchType(l.td, l.launchType); err != nil {
+		return nil, err
+	}
+	var out *model.StartTaskResponse
+	err = retry(ctx, func() error {
+		var err error
+		out, err = a.startOnce(ctx, l, arnClusters, refs)
+		return err
+	})
+	return out, err
+}
+
+// startOnce is one optimistic attempt of StartTask. StartTask is the manual
+// placement ECS offers to custom schedulers: it checks resources and the
+// agent but no placement constraints.
+func (a *API) startOnce(ctx context.Context, l *taskLaunch, arnClusters, ids []string) (*model.StartTaskResponse, error) {
+	cluster := l.cluster.ClusterName
+	_, crev, err := a.activeCluster(ctx, cluster)
+	if err != nil {
+		return nil, err
+	}
+	txn := store.Txn{Conds: []store.Cond{{Key: state.ClusterKey(cluster), Revision: crev}}}
+	type target struct {
+		key   string
+		inst  *state.ContainerInstance
+		cand  taskCandidate
+		taken bool
+	}
+	targets := map[string]*target{}
+	var order []*target
+	out := &model.StartTaskResponse{Tasks: []model.Task{}, Failures: []model.Failure{}}
+	now := a.timeNow()
+	for i, id := range ids {
+		arn := a.arns.ContainerInstance(cluster, id)
+		if arnClusters[i] != "" && arnClusters[i] != cluster {
+			out.Failures = append(out.Failures, model.Failure{Arn: a.arns.ContainerInstance(arnClusters[i], id), Reason: reasonMissing,
+				Detail: "the container instance belongs to cluster " + arnClusters[i] + ", not " + cluster})
+			continue
+		}
+		tg := targets[id]
+		if tg == nil {
+			key := state.InstanceKey(cluster, id)
+			inst, rev, err := state.Get[state.ContainerInstance](ctx, a.st, key)
+			if isNotFound(err) {
+				out.Failures = append(out.Failures, model.Failure{Arn: arn, Reason: reasonMissing, Detail: "no such container instance in cluster " + cluster})
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			tg = &target{key: key, inst: inst, cand: candidateOf(inst)}
+			targets[id] = tg
+			txn.Conds = append(txn.Conds, store.Cond{Key: key, Revision: rev})
+		}
+		if reason, detail := taskFit(&tg.cand, l.demand, false); reason != "" {
+			out.Failures = append(out.Failures, model.Failure{Arn: arn, Reason: reason, Detail: detail})
+			continue
+		}
+		tg.cand.take(l.demand)
+		t := a.newTask(l, tg.inst, now)
+		reserveOn(tg.inst, l.demand)
+		if !tg.taken {
+			tg.taken = true
+			order = append(order, tg)
+		}
+		key := state.TaskKey(cluster, taskIDFromKey(t.TaskArn))
+		txn.Conds = append(txn.Conds, store.Cond{Key: key, Revision: 0})
+		txn.Ops = append(txn.Ops, state.Put(key, t))
+		out.Tasks = append(out.Tasks, t.Task)
+	}
+	if len(out.Tasks) == 0 {
+		return out, nil
+	}
+	for _, tg := range order {
+		txn.Ops = append(txn.Ops, state.Put(tg.key, tg.inst))
+	}
+	if _, err := a.st.Commit(ctx, txn); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// parseTaskRef accepts a task ID or ARN (long form task/CLUSTER/ID, or the
+// old short form task/ID) and returns the cluster named in the ARN ("" when
+// none) and the ID.
+func parseTaskRef(ref string) (cluster, id string, err error) {
+	s := ref
+	if strings.HasPrefix(ref, "arn:") {
+		p, perr := ParseARN(ref)
+		if perr != nil || p.Type != "task" || len(p.Parts) < 1 || len(p.Parts) > 2 {
+			return "", "", invalidParam("Task Identifier is invalid: %q is not a task ID or an ARN of the form arn:aws:ecs:REGION:ACCOUNT:task/CLUSTER/ID.", ref)
+		}
+		if len(p.Parts) == 2 {
+			cluster = p.Parts[0]
+		}
+		s = p.Parts[len(p.Parts)-1]
+	}
+	if !validTaskID(s) {
+		return "", "", invalidParam("Task Identifier is invalid: %q is not a task ID (up to 64 letters and digits) or a task ARN.", ref)
+	}
+	return cluster, s, nil
+}
+
+func validTaskID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// taskInCluster resolves a task reference within the request's cluster.
+func taskInCluster(cluster, ref string) (string, error) {
+	arnCluster, id, err := parseTaskRef(ref)
+	if err != nil {
+		return "", err
+	}
+	if arnCluster != "" && arnCluster != cluster {
+		return "", invalidParam("Task %s belongs to cluster %s, not %s: pass cluster %s.", ref, arnCluster, cluster, arnCluster)
+	}
+	return id, nil
+}
+
+func (a *API) StopTask(ctx context.Context, in *model.StopTaskRequest) (*model.StopTaskResponse, error) {
+	if in.Task == "" {
+		return nil, invalidParam("task is required: give the ID or ARN of the task to stop.")
+	}
+	if err := validateReason(in.Reason); err != nil {
+		return nil, err
+	}
+	c, _, err := a.activeCluster(ctx, in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	id, err := taskInCluster(c.ClusterName, in.Task)
+	if err != nil {
+		return nil, err
+	}
+	key := state.TaskKey(c.ClusterName, id)
+	var out *model.Task
+	err = retry(ctx, func() error {
+		t, rev, err := state.Get[state.Task](ctx, a.st, key)
+		if isNotFound(err) {
+			return invalidParam("The referenced task was not found. Check the task ID and that it runs in cluster %s; stopped tasks are kept only for a while.", c.ClusterName)
+		}
+		if err != nil {
+			return err
+		}
+		if t.DesiredStatus == taskStopped {
+			out = &t.Task // already stopping: StopTask is idempotent
+			return nil
+		}
+		now := a.timeNow()
+		t.DesiredStatus = taskStopped
+		t.StopCode = model.TaskStopCodeUserInitiated
+		t.StoppedReason = in.Reason
+		if t.StoppedReason == "" {
+			t.StoppedReason = "Task stopped by user"
+		}
+		t.StoppedByUser = true
+		t.StoppingAt = now
+		// ECS deletes a task's tags when it is stopped.
+		t.Tags = nil
+		orphan, err := a.orphaned(ctx, t)
+		if err != nil {
+			return err
+		}
+		if orphan {
+			// No agent will ever report this task: it stops here.
+			markStopped(t, now)
+		}
+		t.Version = model.Ptr(model.Val(t.Version) + 1)
+		if _, err := a.st.Commit(ctx, store.Txn{
+			Conds: []store.Cond{{Key: key, Revision: rev}},
+			Ops:   []store.Op{state.Put(key, t)},
+		}); err != nil {
+			return err
+		}
+		out = &t.Task
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &model.StopTaskResponse{Task: out}, nil
+}
+
+// orphaned reports whether no agent will report the task any more: it was
+// never placed, or its instance is gone. Such a task holds no resources that
+// anyone could still use, so it stops without a release.
+func (a *API) orphaned(ctx context.Context, t *state.Task) (bool, error) {
+	if t.InstanceID == "" {
+		return true, nil
+	}
+	_, cluster, err := clusterOfTask(t.TaskArn)
+	if err != nil {
+		return false, err
+	}
+	inst, _, err := state.Get[state.ContainerInstance](ctx, a.st, state.InstanceKey(cluster, t.InstanceID))
+	if isNotFound(err) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return inst.Status == "INACTIVE", nil
+}
+
+// clusterOfTask returns the ID and cluster name of a stored task's ARN.
+func clusterOfTask(taskArn string) (id, cluster string, err error) {
+	cluster, id, err = parseTaskRef(taskArn)
+	if err == nil && cluster == "" {
+		err = errServer("stored task %s has no cluster in its ARN", taskArn)
+	}
+	return id, cluster, err
+}

@@ -30,6 +30,22 @@ type Task struct {
 	InstanceID string `json:"wharfInstanceId,omitempty"`
 	// ClientToken is RunTask's idempotency token, if one was given.
 	ClientToken string `json:"wharfClientToken,omitempty"`
+	// Reserved is what the task holds on its instance from placement until it
+	// stops; exactly this is given back, so a release never depends on
+	// re-deriving the demand from a task definition and overrides.
+	Reserved *TaskReservation `json:"wharfReserved,omitempty"`
+	// StoppedByUser records that StopTask asked for the stop, so that the
+	// agent's later report keeps stopCode UserInitiated and the user's reason.
+	StoppedByUser bool `json:"wharfStoppedByUser,omitempty"`
+}
+
+// TaskReservation is the share of a container instance's resources one task
+// holds: CPU units, MiB of memory and static host ports by protocol.
+type TaskReservation struct {
+	CPU      int32    `json:"cpu,omitempty"`
+	Memory   int32    `json:"memory,omitempty"`
+	PortsTCP []string `json:"portsTcp,omitempty"`
+	PortsUDP []string `json:"portsUdp,omitempty"`
 }
 
 // ContainerInstance is the stored container instance.

@@ -1,0 +1,188 @@
+package ecsapi
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+
+	"github.com/wharf-ecs/wharf/internal/awsproto"
+	"github.com/wharf-ecs/wharf/internal/model"
+	"github.com/wharf-ecs/wharf/internal/state"
+	"github.com/wharf-ecs/wharf/internal/store"
+)
+
+const maxDescribeTasks = 100
+
+// taskSummary decodes just what listings filter on, which is much cheaper
+// than the whole task when a cluster holds many.
+type taskSummary struct {
+	TaskArn           string           `json:"taskArn"`
+	TaskDefinitionArn string           `json:"taskDefinitionArn"`
+	Group             string           `json:"group"`
+	StartedBy         string           `json:"startedBy"`
+	DesiredStatus     string           `json:"desiredStatus"`
+	LastStatus        string           `json:"lastStatus"`
+	LaunchType        model.LaunchType `json:"launchType"`
+	InstanceID        string           `json:"wharfInstanceId"`
+}
+
+// DescribeTasks reads each task by its key: the cost grows with the number
+// asked for, never with the number stored.
+func (a *API) DescribeTasks(ctx context.Context, in *model.DescribeTasksRequest) (*model.DescribeTasksResponse, error) {
+	if len(in.Tasks) == 0 {
+		return nil, invalidParam("Tasks cannot be empty. Give up to %d task IDs or ARNs (ListTasks finds them).", maxDescribeTasks)
+	}
+	if len(in.Tasks) > maxDescribeTasks {
+		return nil, invalidParam("DescribeTasks takes at most %d tasks; got %d. Split the request.", maxDescribeTasks, len(in.Tasks))
+	}
+	withTags := false
+	for _, f := range in.Include {
+		if f != model.TaskFieldTags {
+			return nil, invalidParam("Invalid include value %q: the only valid value is TAGS.", f)
+		}
+		withTags = true
+	}
+	c, _, err := a.activeCluster(ctx, in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	cluster := c.ClusterName
+	out := &model.DescribeTasksResponse{Tasks: make([]model.Task, 0, len(in.Tasks)), Failures: []model.Failure{}}
+	for _, ref := range in.Tasks {
+		arnCluster, id, err := parseTaskRef(ref)
+		if err != nil {
+			out.Failures = append(out.Failures, model.Failure{Arn: ref, Reason: reasonMissing, Detail: "not a task ID or ARN"})
+			continue
+		}
+		if arnCluster != "" && arnCluster != cluster {
+			out.Failures = append(out.Failures, model.Failure{Arn: ref, Reason: reasonMissing, Detail: "the task ARN names cluster " + arnCluster + ", not " + cluster})
+			continue
+		}
+		t, _, err := state.Get[state.Task](ctx, a.st, state.TaskKey(cluster, id))
+		if isNotFound(err) {
+			out.Failures = append(out.Failures, model.Failure{Arn: a.arns.Task(cluster, id), Reason: reasonMissing})
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !withTags {
+			t.Tags = nil
+		}
+		out.Tasks = append(out.Tasks, t.Task)
+	}
+	return out, nil
+}
+
+func (a *API) ListTasks(ctx context.Context, in *model.ListTasksRequest) (*model.ListTasksResponse, error) {
+	limit, err := pageSize(in.MaxResults, 100)
+	if err != nil {
+		return nil, err
+	}
+	if in.StartedBy != "" && (in.Family != "" || in.ServiceName != "" || in.ContainerInstance != "" || in.LaunchType != "") {
+		return nil, invalidParam("cannot specify startedBy with other arguments: filter on startedBy alone (desiredStatus may be added), or drop it.")
+	}
+	if in.Family != "" && in.ServiceName != "" {
+		return nil, invalidParam("family and serviceName cannot be combined: filter on one of them.")
+	}
+	if in.DaemonName != "" {
+		return nil, invalidParam("daemonName cannot be used: Wharf has no daemons yet.")
+	}
+	desired := in.DesiredStatus
+	if desired == "" {
+		desired = model.DesiredStatusRunning
+	}
+	if !desired.Valid() {
+		return nil, invalidParam("Invalid desiredStatus %q: use RUNNING, PENDING or STOPPED.", in.DesiredStatus)
+	}
+	if in.LaunchType != "" && !in.LaunchType.Valid() {
+		return nil, invalidParam("Invalid launchType %q: use EC2, EXTERNAL or FARGATE.", in.LaunchType)
+	}
+	if in.Family != "" && !validName(in.Family) {
+		return nil, invalidParam("Invalid family %q: up to 255 letters, numbers, underscores and hyphens.", in.Family)
+	}
+	c, _, err := a.activeCluster(ctx, in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	cluster := c.ClusterName
+	group := ""
+	if in.ServiceName != "" {
+		name, err := a.existingService(ctx, cluster, in.ServiceName)
+		if err != nil {
+			return nil, err
+		}
+		group = "service:" + name
+	}
+	instID := ""
+	if in.ContainerInstance != "" {
+		arnCluster, id, err := parseInstanceRef(in.ContainerInstance)
+		if err != nil {
+			return nil, err
+		}
+		if arnCluster != "" && arnCluster != cluster {
+			return nil, invalidParam("Container instance %s belongs to cluster %s, not %s.", in.ContainerInstance, arnCluster, cluster)
+		}
+		instID = id
+	}
+	out := &model.ListTasksResponse{TaskArns: []string{}}
+	// ECS never sets desiredStatus PENDING, so that filter matches nothing.
+	if desired == model.DesiredStatusPending {
+		return out, nil
+	}
+	arns, next, err := scan(ctx, a.st, state.ClusterTasksPrefix(cluster), in.NextToken, limit, func(kv store.KV) (string, bool, error) {
+		var t taskSummary
+		if err := json.Unmarshal(kv.Value, &t); err != nil {
+			return "", false, err
+		}
+		ok := t.DesiredStatus == string(desired) &&
+			(in.StartedBy == "" || t.StartedBy == in.StartedBy) &&
+			(in.Family == "" || familyOfArn(t.TaskDefinitionArn) == in.Family) &&
+			(group == "" || t.Group == group) &&
+			(instID == "" || t.InstanceID == instID) &&
+			(in.LaunchType == "" || t.LaunchType == in.LaunchType)
+		return t.TaskArn, ok, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if arns != nil {
+		out.TaskArns = arns
+	}
+	out.NextToken = next
+	return out, nil
+}
+
+// existingService resolves a service name or ARN and answers
+// ServiceNotFoundException unless the cluster has it.
+func (a *API) existingService(ctx context.Context, cluster, ref string) (string, error) {
+	name := ref
+	if strings.HasPrefix(ref, "arn:") {
+		p, err := ParseARN(ref)
+		if err != nil || p.Type != "service" {
+			return "", invalidParam("Invalid serviceName %q: give a service name or ARN.", ref)
+		}
+		name = p.Parts[len(p.Parts)-1]
+	}
+	if !validName(name) {
+		return "", invalidParam("Invalid serviceName %q: up to 255 letters, numbers, underscores and hyphens.", ref)
+	}
+	_, err := a.st.Get(ctx, state.ServiceKey(cluster, name))
+	if isNotFound(err) {
+		return "", awsproto.Errorf(codeServiceNotFound, "Service not found: %s in cluster %s. Check the name, or list services with ListServices.", name, cluster)
+	}
+	return name, err
+}
+
+// familyOfArn returns the family of a task definition ARN (…:task-definition/FAMILY:REV).
+func familyOfArn(arn string) string {
+	i := strings.LastIndex(arn, "task-definition/")
+	if i < 0 {
+		return ""
+	}
+	s := arn[i+len("task-definition/"):]
+	if j := strings.LastIndexByte(s, ':'); j >= 0 {
+		s = s[:j]
+	}
+	return s
+}
