@@ -189,7 +189,8 @@ func carryUsage(oldRegistered, oldRemaining, newRegistered []model.Resource) []m
 // returns them in canonical form: CPU, MEMORY, PORTS and PORTS_UDP first
 // (present even when not given, so every instance has the same shape), then
 // the others in the order given; each resource carries only the value of its
-// type; port sets are distinct and in numeric order.
+// type; port sets are distinct and in numeric order. A missing number is 0:
+// the model's values are unboxed, and SDKs leave zeros off the wire.
 func normalizeTotalResources(in []model.Resource) ([]model.Resource, error) {
 	byName := map[string]model.Resource{}
 	var order []string
@@ -242,29 +243,20 @@ func normalizeResource(r model.Resource) (model.Resource, error) {
 	}
 	switch r.Type {
 	case resTypeInteger:
-		if r.IntegerValue == nil {
-			return out, invalidParam("Resource %s has type INTEGER but no integerValue.", r.Name)
+		if v := model.Val(r.IntegerValue); v < 0 {
+			return out, invalidParam("Resource %s must not be negative; got %d.", r.Name, v)
 		}
-		if *r.IntegerValue < 0 {
-			return out, invalidParam("Resource %s must not be negative; got %d.", r.Name, *r.IntegerValue)
-		}
-		out.IntegerValue = model.Ptr(*r.IntegerValue)
+		out.IntegerValue = model.Ptr(model.Val(r.IntegerValue))
 	case resTypeLong:
-		if r.LongValue == nil {
-			return out, invalidParam("Resource %s has type LONG but no longValue.", r.Name)
+		if v := model.Val(r.LongValue); v < 0 {
+			return out, invalidParam("Resource %s must not be negative; got %d.", r.Name, v)
 		}
-		if *r.LongValue < 0 {
-			return out, invalidParam("Resource %s must not be negative; got %d.", r.Name, *r.LongValue)
-		}
-		out.LongValue = model.Ptr(*r.LongValue)
+		out.LongValue = model.Ptr(model.Val(r.LongValue))
 	case resTypeDouble:
-		if r.DoubleValue == nil {
-			return out, invalidParam("Resource %s has type DOUBLE but no doubleValue.", r.Name)
+		if v := model.Val(r.DoubleValue); v < 0 {
+			return out, invalidParam("Resource %s must not be negative; got %g.", r.Name, v)
 		}
-		if *r.DoubleValue < 0 {
-			return out, invalidParam("Resource %s must not be negative; got %g.", r.Name, *r.DoubleValue)
-		}
-		out.DoubleValue = model.Ptr(*r.DoubleValue)
+		out.DoubleValue = model.Ptr(model.Val(r.DoubleValue))
 	case resTypeStringSet:
 		if isTakenSet(r.Name) {
 			for _, p := range r.StringSetValue {

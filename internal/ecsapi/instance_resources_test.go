@@ -108,6 +108,7 @@ func TestNormalizeTotalResources(t *testing.T) {
 		{Name: "GPU", Type: "STRINGSET", StringSetValue: []string{"gpu-0"}},
 		{Name: "PORTS", Type: "STRINGSET", StringSetValue: []string{"51678", "22", "2375", "22"}},
 		{Name: "MEMORY", Type: "INTEGER", IntegerValue: model.Ptr(int32(3768)), LongValue: model.Ptr(int64(9))},
+		{Name: "CPU", Type: "INTEGER"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +128,6 @@ func TestNormalizeTotalResources(t *testing.T) {
 		{"duplicate", []model.Resource{intRes(resNameCPU, 1), intRes(resNameCPU, 2)}},
 		{"CPU as LONG", []model.Resource{{Name: "CPU", Type: "LONG", LongValue: model.Ptr(int64(1))}}},
 		{"negative memory", []model.Resource{intRes(resNameMemory, -1)}},
-		{"INTEGER without value", []model.Resource{{Name: "CUSTOM", Type: "INTEGER"}}},
 		{"unknown type", []model.Resource{{Name: "CUSTOM", Type: "BOOL"}}},
 		{"port 0", []model.Resource{setRes(resNamePorts, "0")}},
 		{"port too big", []model.Resource{setRes(resNamePortsUDP, "65536")}},

@@ -127,6 +127,7 @@ func (a *API) setAgentConnected(ctx context.Context, cluster, id string, connect
 			return nil
 		}
 		inst.AgentConnected = model.Ptr(connected)
+		inst.Version = model.Ptr(model.Val(inst.Version) + 1)
 		_, err = a.st.Commit(ctx, store.Txn{
 			Conds: []store.Cond{{Key: key, Revision: rev}},
 			Ops:   []store.Op{state.Put(key, inst)},
