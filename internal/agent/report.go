@@ -53,7 +53,19 @@ func (r *runner) report(latest *agentproto.AgentTask) *taskReport {
 			Reason:        c.reason,
 			ImageDigest:   c.st.ImageID,
 		}
-		if c.status == statusRunning {
+		if c.status == statusRunning && latest.TaskDefinition.NetworkMode == model.NetworkModeHost {
+			// Docker reports no bindings in host mode: the ports are the
+			// container's own, on the host's interfaces.
+			for _, pm := range c.def.PortMappings {
+				proto := pm.Protocol
+				if proto == "" {
+					proto = model.TransportProtocolTcp
+				}
+				cs.NetworkBindings = append(cs.NetworkBindings, model.NetworkBinding{
+					BindIP: "0.0.0.0", ContainerPort: pm.ContainerPort, HostPort: pm.ContainerPort, Protocol: proto,
+				})
+			}
+		} else if c.status == statusRunning {
 			for _, p := range c.st.Ports {
 				cs.NetworkBindings = append(cs.NetworkBindings, model.NetworkBinding{
 					BindIP:        bindIP(p.HostIP),
