@@ -27,10 +27,21 @@ func (a *API) instanceTasks(ctx context.Context, cluster, id string) ([]state.It
 
 type taskCounts struct{ running, pending int32 }
 
+// add counts a task in its lastStatus, in the classes the task reports keep
+// the instance's counts by (countClass): pending before RUNNING, running
+// from RUNNING until STOPPED.
+func (c *taskCounts) add(lastStatus string) {
+	switch countClass(lastStatus) {
+	case countPending:
+		c.pending++
+	case countRunning:
+		c.running++
+	}
+}
+
 // instanceTaskCounts derives each instance's task counts from the cluster's
-// tasks, as the cluster's counts are, so they are right whoever wrote the
-// tasks last. As ECS documents them: runningTasksCount counts tasks whose
-// desiredStatus is RUNNING, pendingTasksCount those not yet RUNNING.
+// tasks, as the cluster's counts are, so that what the API shows is right
+// even if the counts kept in an instance document drifted.
 func (a *API) instanceTaskCounts(ctx context.Context, cluster string) (map[string]taskCounts, error) {
 	kvs, _, err := a.st.List(ctx, state.ClusterTasksPrefix(cluster), store.ListOptions{})
 	if err != nil {
@@ -39,24 +50,17 @@ func (a *API) instanceTaskCounts(ctx context.Context, cluster string) (map[strin
 	out := map[string]taskCounts{}
 	for _, kv := range kvs {
 		var t struct {
-			LastStatus    string `json:"lastStatus"`
-			DesiredStatus string `json:"desiredStatus"`
-			InstanceID    string `json:"wharfInstanceId"`
+			LastStatus string `json:"lastStatus"`
+			InstanceID string `json:"wharfInstanceId"`
 		}
 		if err := json.Unmarshal(kv.Value, &t); err != nil {
 			return nil, err
 		}
-		if t.InstanceID == "" || t.LastStatus == "STOPPED" {
+		if t.InstanceID == "" {
 			continue
 		}
 		c := out[t.InstanceID]
-		if t.DesiredStatus == "RUNNING" {
-			c.running++
-		}
-		switch t.LastStatus {
-		case "PROVISIONING", "PENDING", "ACTIVATING":
-			c.pending++
-		}
+		c.add(t.LastStatus)
 		out[t.InstanceID] = c
 	}
 	return out, nil

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/wharf-ecs/wharf/internal/model"
+	"github.com/wharf-ecs/wharf/internal/state"
 )
 
 // Resource vectors of container instances, as ECS models them and as the
@@ -150,12 +151,12 @@ func setDifference(a, b []string) []string {
 
 // carryUsage computes the remaining resources of an instance that registers
 // again with newRegistered while its tasks keep holding what they held. What
-// they hold is exactly what placement took from the old vector, so it is
-// recovered from the old registered/remaining pair rather than recomputed
-// from the tasks; that keeps one definition of a task's footprint, the
-// placement code's. A resource that shrank below what is in use goes
-// negative rather than being clamped, so the books still balance when those
-// tasks stop and give their share back.
+// they hold is what placement took from the old vector, so it is recovered
+// from the old registered/remaining pair; this covers every resource,
+// including those task reservations do not record (reservedRemaining then
+// recomputes the ones they do). A resource that shrank below what is in use
+// goes negative rather than being clamped, so the books still balance when
+// those tasks stop and give their share back.
 func carryUsage(oldRegistered, oldRemaining, newRegistered []model.Resource) []model.Resource {
 	out := cloneResources(newRegistered)
 	for i := range out {
@@ -279,4 +280,24 @@ func normalizeResource(r model.Resource) (model.Resource, error) {
 		return out, invalidParam("Resource %s has type %q; use INTEGER, LONG, DOUBLE or STRINGSET.", r.Name, r.Type)
 	}
 	return out, nil
+}
+
+// reservedRemaining returns rem with CPU, MEMORY, PORTS and PORTS_UDP set to
+// registered less what the given task reservations hold. Reading the holdings
+// from the tasks themselves repairs any drift in the instance's books; the
+// resources no reservation covers (GPU, custom ones) keep rem's values.
+func reservedRemaining(registered, rem []model.Resource, held []state.TaskReservation) []model.Resource {
+	out := cloneResources(rem)
+	cpu, mem := resourceInt(registered, resNameCPU), resourceInt(registered, resNameMemory)
+	tcp, udp := resourceStrings(registered, resNamePorts), resourceStrings(registered, resNamePortsUDP)
+	for _, r := range held {
+		cpu -= r.CPU
+		mem -= r.Memory
+		tcp = append(tcp, r.PortsTCP...)
+		udp = append(udp, r.PortsUDP...)
+	}
+	out = setResourceInt(out, resNameCPU, cpu)
+	out = setResourceInt(out, resNameMemory, mem)
+	out = setResourcePorts(out, resNamePorts, tcp)
+	return setResourcePorts(out, resNamePortsUDP, udp)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/wharf-ecs/wharf/internal/awsproto"
 	"github.com/wharf-ecs/wharf/internal/model"
+	"github.com/wharf-ecs/wharf/internal/state"
 )
 
 func intRes(name string, v int32) model.Resource {
@@ -141,5 +142,22 @@ func TestNormalizeTotalResources(t *testing.T) {
 		if e, ok := awsproto.AsError(err); !ok || e.Code != codeInvalidParameter {
 			t.Errorf("%s: normalizeTotalResources error = %v; want InvalidParameterException", tt.name, err)
 		}
+	}
+}
+
+func TestReservedRemaining(t *testing.T) {
+	reg := []model.Resource{intRes(resNameCPU, 2048), intRes(resNameMemory, 4000), setRes(resNamePorts, "22"), setRes(resNamePortsUDP), setRes(resNameGPU, "g0", "g1")}
+	rem := []model.Resource{intRes(resNameCPU, 1), intRes(resNameMemory, 1), setRes(resNamePorts, "22"), setRes(resNamePortsUDP), setRes(resNameGPU, "g1")}
+	held := []state.TaskReservation{
+		{CPU: 512, Memory: 1000, PortsTCP: []string{"8080"}},
+		{CPU: 256, Memory: 500, PortsTCP: []string{"443"}, PortsUDP: []string{"53"}},
+	}
+	got := reservedRemaining(reg, rem, held)
+	want := []model.Resource{intRes(resNameCPU, 1280), intRes(resNameMemory, 2500), setRes(resNamePorts, "22", "443", "8080"), setRes(resNamePortsUDP, "53"), setRes(resNameGPU, "g1")}
+	if g, w := jsonOf(t, got), jsonOf(t, want); g != w {
+		t.Errorf("reservedRemaining = %s; want %s", g, w)
+	}
+	if g := jsonOf(t, rem[0]); g != `{"integerValue":1,"name":"CPU","type":"INTEGER"}` {
+		t.Errorf("reservedRemaining changed its input: %s", g)
 	}
 }

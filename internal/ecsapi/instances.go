@@ -160,9 +160,26 @@ func (a *API) RegisterContainerInstance(ctx context.Context, in *model.RegisterC
 				return clientErr("Container instance %s is deregistered (INACTIVE) and cannot register again: omit containerInstanceArn to register as a new instance.", cur.ContainerInstanceArn)
 			}
 			// Re-registration (an agent restart): the instance keeps its ID,
-			// ARN, status and tasks; what the machine offers is read anew.
+			// ARN, status and tasks; what the machine offers is read anew,
+			// and the books are redone from the tasks. Every placement and
+			// release writes the instance, so the condition on its revision
+			// below also guards the task listing.
+			tasks, err := a.instanceTasks(ctx, c.ClusterName, refID)
+			if err != nil {
+				return err
+			}
+			var held []state.TaskReservation
+			var counts taskCounts
+			for _, t := range tasks {
+				if t.Val.Reserved != nil {
+					held = append(held, *t.Val.Reserved)
+				}
+				counts.add(t.Val.LastStatus)
+			}
 			inst = cur
-			inst.RemainingResources = carryUsage(cur.RegisteredResources, cur.RemainingResources, registered)
+			inst.RemainingResources = reservedRemaining(registered, carryUsage(cur.RegisteredResources, cur.RemainingResources, registered), held)
+			inst.RunningTasksCount = model.Ptr(counts.running)
+			inst.PendingTasksCount = model.Ptr(counts.pending)
 			inst.Attributes = reregistrationAttrs(cur.Attributes, attrs)
 			inst.Tags = mergeTags(cur.Tags, in.Tags)
 			if len(inst.Tags) > 50 {
@@ -191,6 +208,8 @@ func (a *API) RegisterContainerInstance(ctx context.Context, in *model.RegisterC
 					Attributes:           attrs,
 					Tags:                 in.Tags,
 					Version:              model.Ptr(int64(1)),
+					RunningTasksCount:    model.Ptr(int32(0)),
+					PendingTasksCount:    model.Ptr(int32(0)),
 				},
 			}
 			conds = append(conds, store.Cond{Key: state.InstanceKey(c.ClusterName, id), Revision: 0})
@@ -198,8 +217,6 @@ func (a *API) RegisterContainerInstance(ctx context.Context, in *model.RegisterC
 		inst.RegisteredResources = registered
 		inst.VersionInfo = versionInfo
 		inst.AgentConnected = model.Ptr(true)
-		inst.RunningTasksCount = model.Ptr(int32(0))
-		inst.PendingTasksCount = model.Ptr(int32(0))
 		_, err = a.st.Commit(ctx, store.Txn{
 			Conds: conds,
 			Ops:   []store.Op{state.Put(state.InstanceKey(inst.Cluster, inst.ID), inst)},
@@ -264,6 +281,8 @@ func (a *API) DeregisterContainerInstance(ctx context.Context, in *model.Deregis
 		inst.Status = instanceInactive
 		inst.AgentConnected = model.Ptr(false)
 		inst.RemainingResources = cloneResources(inst.RegisteredResources)
+		inst.RunningTasksCount = model.Ptr(int32(0))
+		inst.PendingTasksCount = model.Ptr(int32(0))
 		inst.Version = model.Ptr(model.Val(inst.Version) + 1)
 		txn.Ops = append(txn.Ops, state.Put(key, inst))
 		_, err = a.st.Commit(ctx, txn)

@@ -93,10 +93,10 @@ func listInstances(t *testing.T, s *ecstest.Server, cluster string, status types
 	return out.ContainerInstanceArns
 }
 
-// placeTask stores a running task on the instance and books its share on the
-// instance's remaining resources, as placement does, so these tests do not
-// depend on RunTask.
-func placeTask(t *testing.T, s *ecstest.Server, cluster, instID string, cpu int32, port string) string {
+// placeTask stores a running task on the instance and, when book is set,
+// books its share on the instance's remaining resources and counts, as
+// placement does, so these tests do not depend on RunTask.
+func placeTask(t *testing.T, s *ecstest.Server, cluster, instID string, cpu int32, port string, book bool) string {
 	t.Helper()
 	ctx := context.Background()
 	key := state.InstanceKey(cluster, instID)
@@ -105,15 +105,19 @@ func placeTask(t *testing.T, s *ecstest.Server, cluster, instID string, cpu int3
 		t.Fatal(err)
 	}
 	for i, r := range inst.RemainingResources {
-		switch r.Name {
-		case "CPU":
+		switch {
+		case !book:
+		case r.Name == "CPU":
 			inst.RemainingResources[i].IntegerValue = model.Ptr(*r.IntegerValue - cpu)
-		case "PORTS":
+		case r.Name == "PORTS":
 			inst.RemainingResources[i].StringSetValue = append(r.StringSetValue, port)
 		}
 	}
-	taskID := strings.Repeat("a", 31) + port[len(port)-1:]
-	task := state.Task{InstanceID: instID, Task: model.Task{
+	if book {
+		inst.RunningTasksCount = model.Ptr(model.Val(inst.RunningTasksCount) + 1)
+	}
+	taskID := strings.Repeat("a", 32-len(port)) + port
+	task := state.Task{InstanceID: instID, Reserved: &state.TaskReservation{CPU: cpu, PortsTCP: []string{port}}, Task: model.Task{
 		TaskArn:              "arn:aws:ecs:us-east-1:123456789012:task/" + cluster + "/" + taskID,
 		ContainerInstanceArn: inst.ContainerInstanceArn,
 		LastStatus:           "RUNNING",
@@ -344,7 +348,10 @@ func TestReregisterContainerInstance(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("UpdateContainerInstancesState: %v", err)
 	}
-	placeTask(t, s, "c", id, 512, "8080")
+	placeTask(t, s, "c", id, 512, "8080", true)
+	// This one's share never made it into the instance's books; the
+	// re-registration, which redoes them from the tasks, repairs that.
+	placeTask(t, s, "c", id, 256, "9090", false)
 	before := describeOne(t, s, "c", id)
 
 	res := agentResources()
@@ -370,17 +377,24 @@ func TestReregisterContainerInstance(t *testing.T) {
 	if after.Version != before.Version+1 {
 		t.Errorf("version = %d; want %d", after.Version, before.Version+1)
 	}
-	if after.RunningTasksCount != 1 {
-		t.Errorf("runningTasksCount = %d; want the placed task counted", after.RunningTasksCount)
+	if after.RunningTasksCount != 2 {
+		t.Errorf("runningTasksCount = %d; want both placed tasks counted", after.RunningTasksCount)
+	}
+	stored, _, err := state.Get[state.ContainerInstance](ctx, s.Store(), state.InstanceKey("c", id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := model.Val(stored.RunningTasksCount); got != 2 {
+		t.Errorf("stored runningTasksCount = %d; want 2, redone from the tasks", got)
 	}
 	if got := resource(after.RegisteredResources, "CPU").IntegerValue; got != 4096 {
 		t.Errorf("registered CPU = %d; want the new 4096", got)
 	}
-	if got := resource(after.RemainingResources, "CPU").IntegerValue; got != 4096-512 {
-		t.Errorf("remaining CPU = %d; want 4096 less the task's 512", got)
+	if got := resource(after.RemainingResources, "CPU").IntegerValue; got != 4096-512-256 {
+		t.Errorf("remaining CPU = %d; want 4096 less the tasks' 512 and 256", got)
 	}
-	if got := resource(after.RemainingResources, "PORTS").StringSetValue; !slices.Contains(got, "8080") {
-		t.Errorf("remaining PORTS = %v; want the task's 8080 still taken", got)
+	if got := resource(after.RemainingResources, "PORTS").StringSetValue; !slices.Equal(got, []string{"22", "2375", "2376", "8080", "9090", "51678"}) {
+		t.Errorf("remaining PORTS = %v; want the reserved ports and the tasks' 8080 and 9090", got)
 	}
 	if got := aws.ToString(after.VersionInfo.AgentVersion); got != "1.1.0" {
 		t.Errorf("agentVersion = %s; want 1.1.0", got)
@@ -403,7 +417,7 @@ func TestDeregisterContainerInstance(t *testing.T) {
 	idle := registerInstance(t, s, "c")
 	busy := registerInstance(t, s, "c")
 	busyID := instanceID(aws.ToString(busy.ContainerInstanceArn))
-	taskKey := placeTask(t, s, "c", busyID, 256, "8080")
+	taskKey := placeTask(t, s, "c", busyID, 256, "8080", true)
 
 	out, err := s.Client.DeregisterContainerInstance(ctx, &ecs.DeregisterContainerInstanceInput{Cluster: aws.String("c"), ContainerInstance: idle.ContainerInstanceArn})
 	if err != nil {
@@ -443,6 +457,9 @@ func TestDeregisterContainerInstance(t *testing.T) {
 	ci := out.ContainerInstance
 	if aws.ToString(ci.Status) != "INACTIVE" || ci.RunningTasksCount != 0 || ci.AgentConnected {
 		t.Errorf("forced deregistration: status %s running %d agentConnected %v; want INACTIVE 0 false", aws.ToString(ci.Status), ci.RunningTasksCount, ci.AgentConnected)
+	}
+	if got := resource(ci.RemainingResources, "CPU").IntegerValue; got != 2048 {
+		t.Errorf("remaining CPU after forced deregistration = %d; want all 2048 back", got)
 	}
 	task, _, err := state.Get[state.Task](ctx, s.Store(), taskKey)
 	if err != nil {
