@@ -60,7 +60,9 @@ func (t *Time) setSeconds(f float64) error {
 		return fmt.Errorf("timestamp %v is out of range", f)
 	}
 	sec, frac := math.Modf(f)
-	t.Time = time.Unix(int64(sec), int64(frac*1e9)).UTC()
+	// Round to the microsecond: truncating would turn a stored 0.189 (in
+	// binary 0.18899999...) into 188 ms on its way back out.
+	t.Time = time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3).UTC()
 	return nil
 }
 
