@@ -1,0 +1,59 @@
+package ecsapi_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/wharf-ecs/wharf/internal/ecstest"
+)
+
+// BenchmarkRegisterTaskDefinition measures registrations per second through
+// the SDK against a real server whose store fsyncs every commit batch. Each
+// goroutine registers revisions of its own family, as deploy pipelines do;
+// registrations of one family serialise on its revision counter.
+//
+//	go test ./internal/ecsapi/ -run '^$' -bench BenchmarkRegisterTaskDefinition -benchtime 5s
+func BenchmarkRegisterTaskDefinition(b *testing.B) {
+	s := ecstest.Start(b)
+	var families atomic.Int64
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		in := tdBenchInput(fmt.Sprintf("bench-%d", families.Add(1)))
+		for pb.Next() {
+			if _, err := s.Client.RegisterTaskDefinition(context.Background(), in); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "registrations/s")
+}
+
+// tdBenchInput is a typical service: an app container with a port, health
+// check and logs, and a log-router sidecar.
+func tdBenchInput(family string) *ecs.RegisterTaskDefinitionInput {
+	return &ecs.RegisterTaskDefinitionInput{
+		Family:      aws.String(family),
+		NetworkMode: types.NetworkModeBridge,
+		ContainerDefinitions: []types.ContainerDefinition{
+			{
+				Name: aws.String("app"), Image: aws.String("wharf-testapp:latest"), Cpu: 256, Memory: aws.Int32(256), MemoryReservation: aws.Int32(128),
+				PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(8080)}},
+				Environment:  []types.KeyValuePair{{Name: aws.String("MODE"), Value: aws.String("serve")}, {Name: aws.String("LOG_LEVEL"), Value: aws.String("info")}},
+				HealthCheck:  &types.HealthCheck{Command: []string{"CMD", "/testapp", "health"}},
+				LogConfiguration: &types.LogConfiguration{LogDriver: types.LogDriverJsonFile,
+					Options: map[string]string{"max-size": "10m"}},
+				DependsOn: []types.ContainerDependency{{ContainerName: aws.String("logs"), Condition: types.ContainerConditionStart}},
+			},
+			{Name: aws.String("logs"), Image: aws.String("busybox:latest"), Memory: aws.Int32(32), Essential: aws.Bool(false), Command: []string{"sleep", "infinity"}},
+		},
+		Tags: []types.Tag{{Key: aws.String("service"), Value: aws.String(family)}},
+	}
+}
