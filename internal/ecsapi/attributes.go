@@ -59,7 +59,7 @@ func attrBatch(op string, attrs []model.Attribute, cluster string) (map[string][
 			return nil, nil, err
 		}
 		if isBuiltinAttr(at.Name) {
-			return nil, nil, invalidParam("Attribute %s is one ECS and its agent set (names starting with %s are reserved); custom attributes need another name.", at.Name, builtinAttrPrefix)
+			return nil, nil, invalidParam("Attribute %s is one ECS and its agent set (names starting with %s or %s are reserved); custom attributes need another name.", at.Name, builtinAttrPrefix, agentCapabilityPrefix)
 		}
 		id, err := attrTarget(at, cluster)
 		if err != nil {
@@ -173,6 +173,9 @@ func (a *API) ListAttributes(ctx context.Context, in *model.ListAttributesReques
 		return nil, invalidParam("targetType is required: the only target type is container-instance.")
 	default:
 		return nil, invalidParam("Invalid targetType %q: the only target type is container-instance.", in.TargetType)
+	}
+	if in.AttributeName != "" && !validAttributeName(in.AttributeName) {
+		return nil, invalidParam("Invalid attributeName %q: attribute names are 1 to 128 letters, numbers, hyphens, underscores, slashes, backslashes or periods.", in.AttributeName)
 	}
 	if in.AttributeValue != "" && in.AttributeName == "" {
 		return nil, invalidParam("attributeValue needs attributeName: give the name of the attribute whose value to match.")

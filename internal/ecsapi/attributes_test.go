@@ -160,6 +160,7 @@ func TestAttributeErrors(t *testing.T) {
 		{"bad name", "c", []types.Attribute{attr("a b", "v", arn)}, "InvalidParameterException"},
 		{"value with trailing space", "c", []types.Attribute{attr("a", "v ", arn)}, "InvalidParameterException"},
 		{"reserved ecs. name", "c", []types.Attribute{attr("ecs.os-type", "windows", arn)}, "InvalidParameterException"},
+		{"agent capability", "c", []types.Attribute{attr("com.amazonaws.ecs.capability.privileged-container", "", arn)}, "InvalidParameterException"},
 		{"unknown cluster", "nope", []types.Attribute{attr("a", "v", arn)}, "ClusterNotFoundException"},
 		// One bad entry refuses the whole call: "fine" must not be written.
 		{"good and bad", "c", []types.Attribute{attr("fine", "v", arn), attr("a", "v", "0123456789abcdef0123456789abcdef")}, "TargetNotFoundException"},
@@ -212,6 +213,7 @@ func TestAttributeErrors(t *testing.T) {
 		code string
 	}{
 		{"bad targetType", ecs.ListAttributesInput{Cluster: aws.String("c"), TargetType: "task"}, "InvalidParameterException"},
+		{"bad name", ecs.ListAttributesInput{Cluster: aws.String("c"), TargetType: types.TargetTypeContainerInstance, AttributeName: aws.String("a b")}, "InvalidParameterException"},
 		{"value without name", ecs.ListAttributesInput{Cluster: aws.String("c"), TargetType: types.TargetTypeContainerInstance, AttributeValue: aws.String("v")}, "InvalidParameterException"},
 		{"maxResults 0", ecs.ListAttributesInput{Cluster: aws.String("c"), TargetType: types.TargetTypeContainerInstance, MaxResults: aws.Int32(0)}, "InvalidParameterException"},
 		{"garbage token", ecs.ListAttributesInput{Cluster: aws.String("c"), TargetType: types.TargetTypeContainerInstance, NextToken: aws.String("@@")}, "InvalidParameterException"},

@@ -15,11 +15,14 @@ import (
 const (
 	// maxCustomAttributes is ECS's limit of custom attributes per resource.
 	maxCustomAttributes = 10
-	// builtinAttrPrefix marks the attributes ECS and its agent set (ecs.os-type,
-	// ecs.capability.*, ...). They do not count as custom, and only a
-	// registration may set them, so that PutAttributes and DeleteAttributes
-	// cannot make an instance lie about what it is to placement.
-	builtinAttrPrefix = "ecs."
+	// builtinAttrPrefix and agentCapabilityPrefix mark the attributes ECS and
+	// its agent set (ecs.os-type, ecs.capability.*,
+	// com.amazonaws.ecs.capability.docker-remote-api.1.44, ...). They do not
+	// count as custom, and only a registration may set them, so that
+	// PutAttributes and DeleteAttributes cannot make an instance lie to
+	// placement about what it is.
+	builtinAttrPrefix     = "ecs."
+	agentCapabilityPrefix = "com.amazonaws.ecs."
 
 	targetContainerInstance = model.TargetType("container-instance")
 )
@@ -63,7 +66,9 @@ func validateAttrNameValue(at model.Attribute) error {
 	return nil
 }
 
-func isBuiltinAttr(name string) bool { return strings.HasPrefix(name, builtinAttrPrefix) }
+func isBuiltinAttr(name string) bool {
+	return strings.HasPrefix(name, builtinAttrPrefix) || strings.HasPrefix(name, agentCapabilityPrefix)
+}
 
 // countCustomAttrs counts the attributes that count against ECS's limit.
 func countCustomAttrs(attrs []model.Attribute) int {
@@ -114,7 +119,7 @@ func registrationAttrs(in []model.Attribute) ([]model.Attribute, error) {
 		out, _ = setAttr(out, at.Name, at.Value)
 	}
 	if n := countCustomAttrs(out); n > maxCustomAttributes {
-		return nil, invalidParam("Too many custom attributes: %d given, at most %d are allowed per container instance (attributes named ecs.* do not count).", n, maxCustomAttributes)
+		return nil, invalidParam("Too many custom attributes: %d given, at most %d are allowed per container instance (attributes named ecs.* or com.amazonaws.ecs.* do not count).", n, maxCustomAttributes)
 	}
 	return out, nil
 }

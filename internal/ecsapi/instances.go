@@ -44,10 +44,25 @@ func parseIdentityDocument(doc string) identityDocument {
 	if doc == "" || json.Unmarshal([]byte(doc), &d) != nil {
 		return identityDocument{}
 	}
-	if !validAttributeValue(d.InstanceID) || len(d.InstanceID) > 64 {
+	if !validEC2InstanceID(d.InstanceID) {
 		d.InstanceID = ""
 	}
 	return d
+}
+
+// validEC2InstanceID accepts what EC2 and SSM use as instance IDs (i-..., mi-...):
+// 1 to 64 letters, digits and hyphens.
+func validEC2InstanceID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // identityAttrs are the attributes ECS derives from the identity document.
@@ -228,11 +243,9 @@ func (a *API) RegisterContainerInstance(ctx context.Context, in *model.RegisterC
 		return nil, err
 	}
 	a.beats.beat(out.ID, a.now())
-	view, err := a.instanceViews(ctx, out.Cluster, []*state.ContainerInstance{out}, map[model.ContainerInstanceField]bool{model.ContainerInstanceFieldTags: true})
-	if err != nil {
-		return nil, err
-	}
-	return &model.RegisterContainerInstanceResponse{ContainerInstance: &view[0]}, nil
+	// The counts were just set from the tasks (or are 0 for a new
+	// instance), so the answer needs no second look at the tasks.
+	return &model.RegisterContainerInstanceResponse{ContainerInstance: &out.ContainerInstance}, nil
 }
 
 // forcedStopReason is what a task that was on a force-deregistered instance
@@ -291,11 +304,10 @@ func (a *API) DeregisterContainerInstance(ctx context.Context, in *model.Deregis
 	if err != nil {
 		return nil, err
 	}
-	view, err := a.instanceViews(ctx, out.Cluster, []*state.ContainerInstance{out}, nil)
-	if err != nil {
-		return nil, err
-	}
-	return &model.DeregisterContainerInstanceResponse{ContainerInstance: &view[0]}, nil
+	// A deregistered instance holds no tasks: its stored counts are 0.
+	ci := out.ContainerInstance
+	ci.Tags = nil
+	return &model.DeregisterContainerInstanceResponse{ContainerInstance: &ci}, nil
 }
 
 // stopOrphanedTask marks a task of a force-deregistered instance STOPPED.

@@ -3,6 +3,7 @@ package ecsapi_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -175,6 +176,7 @@ func TestRegisterContainerInstance(t *testing.T) {
 		Attributes: []types.Attribute{
 			{Name: aws.String("ecs.os-type"), Value: aws.String("linux")},
 			{Name: aws.String("ecs.capability.docker-remote-api.1.44")},
+			{Name: aws.String("com.amazonaws.ecs.capability.logging-driver.json-file")},
 			{Name: aws.String("ecs.instance-type"), Value: aws.String("agent-says")},
 			{Name: aws.String("stack"), Value: aws.String("blue")},
 		},
@@ -215,6 +217,7 @@ func TestRegisterContainerInstance(t *testing.T) {
 	}
 	wantAttrs := map[string]string{
 		"ecs.os-type": "linux", "ecs.capability.docker-remote-api.1.44": "", "stack": "blue",
+		"com.amazonaws.ecs.capability.logging-driver.json-file": "",
 		"ecs.instance-type": "agent-says", "ecs.availability-zone": "us-east-1b", "ecs.ami-id": "ami-12345678",
 	}
 	for name, want := range wantAttrs {
@@ -327,6 +330,16 @@ func TestRegisterContainerInstanceErrors(t *testing.T) {
 	}
 	if got := listInstances(t, s, "c1", ""); len(got) != 0 {
 		t.Errorf("failed registrations left %d instances behind: %v", len(got), got)
+	}
+
+	// The agent's built-in attributes do not count against the limit of 10.
+	full := attrs(10)
+	for v := 17; v <= 44; v++ {
+		full = append(full, types.Attribute{Name: aws.String(fmt.Sprintf("com.amazonaws.ecs.capability.docker-remote-api.1.%d", v))})
+		full = append(full, types.Attribute{Name: aws.String(fmt.Sprintf("ecs.capability.feature-%d", v))})
+	}
+	if _, err := s.Client.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{Cluster: aws.String("c1"), Attributes: full}); err != nil {
+		t.Errorf("registration with 10 custom and %d built-in attributes: %v", len(full)-10, err)
 	}
 }
 
