@@ -271,3 +271,33 @@ func TestListAttributesPagination(t *testing.T) {
 		t.Errorf("k1=v1 across instances = %v; want one per instance", got)
 	}
 }
+
+func TestPutAttributesConcurrentWritersAllLand(t *testing.T) {
+	s := ecstest.Start(t)
+	ctx := context.Background()
+	createCluster(t, s, "c")
+	ci := registerInstance(t, s, "c")
+	arn := aws.ToString(ci.ContainerInstanceArn)
+	const writers = 8
+	errs := make(chan error, writers)
+	for i := range writers {
+		go func() {
+			_, err := s.Client.PutAttributes(ctx, &ecs.PutAttributesInput{Cluster: aws.String("c"), Attributes: []types.Attribute{attr(fmt.Sprintf("w%d", i), "x", arn)}})
+			errs <- err
+		}()
+	}
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent PutAttributes: %v", err)
+		}
+	}
+	got := describeOne(t, s, "c", arn)
+	for i := range writers {
+		if _, ok := attrValue(got.Attributes, fmt.Sprintf("w%d", i)); !ok {
+			t.Errorf("attribute w%d was lost to a concurrent writer", i)
+		}
+	}
+	if got.Version != ci.Version+writers {
+		t.Errorf("version = %d; want %d, one increment per write", got.Version, ci.Version+writers)
+	}
+}
