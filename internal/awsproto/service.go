@@ -69,7 +69,12 @@ func Decode(body []byte, v any) error {
 			if field == "" {
 				field = "(root)"
 			}
-			return Errorf(CodeSerialization, "Member %s has the wrong type: got a JSON %s, want %s.", field, te.Value, jsonKind(te.Type.Kind().String()))
+			want := jsonKind(te.Type.Kind().String())
+			if num, ok := strings.CutPrefix(te.Value, "number "); ok && want == "a number" {
+				// The member is numeric but this number does not fit it.
+				return Errorf(CodeSerialization, "Member %s must be %s; got %s.", field, numberRange(te.Type.Kind().String()), num)
+			}
+			return Errorf(CodeSerialization, "Member %s has the wrong type: got a JSON %s, want %s.", field, te.Value, want)
 		case errors.As(err, &se):
 			return Errorf(CodeSerialization, "The request body is not valid JSON (at byte %d): %v.", se.Offset, se)
 		default:
@@ -77,6 +82,16 @@ func Decode(body []byte, v any) error {
 		}
 	}
 	return nil
+}
+
+func numberRange(goKind string) string {
+	switch goKind {
+	case "int32":
+		return "a whole number from -2147483648 to 2147483647"
+	case "int64", "int":
+		return "a whole number that fits in 64 bits"
+	}
+	return "a finite number"
 }
 
 func jsonKind(goKind string) string {
