@@ -101,7 +101,8 @@ func (a *API) CreateCluster(ctx context.Context, in *model.CreateClusterRequest)
 	if in.ServiceConnectDefaults != nil {
 		return nil, awsproto.Errorf("NamespaceNotFoundException", "Namespace %q not found: Wharf has no Cloud Map namespaces yet; omit serviceConnectDefaults.", in.ServiceConnectDefaults.Namespace)
 	}
-	settings := in.Settings
+	// A setting named twice keeps its last value, as UpdateClusterSettings does.
+	settings := applySettings(nil, in.Settings)
 	if len(settings) == 0 {
 		// A new cluster takes Container Insights from the account setting.
 		insights, err := a.accountSetting(ctx, model.SettingNameContainerInsights)

@@ -145,6 +145,16 @@ func TestDescribeClustersInclude(t *testing.T) {
 		Tags:        []types.Tag{{Key: aws.String("env"), Value: aws.String("prod")}},
 		Settings:    []types.ClusterSetting{{Name: types.ClusterSettingNameContainerInsights, Value: aws.String("enabled")}},
 	})
+	clustersCreate(t, s.Client, &ecs.CreateClusterInput{
+		ClusterName: aws.String("twice"),
+		Settings: []types.ClusterSetting{
+			{Name: types.ClusterSettingNameContainerInsights, Value: aws.String("enabled")},
+			{Name: types.ClusterSettingNameContainerInsights, Value: aws.String("enhanced")},
+		},
+	})
+	if got := clustersDescribe(t, s.Client, "twice", types.ClusterFieldSettings).Settings; len(got) != 1 || aws.ToString(got[0].Value) != "enhanced" {
+		t.Errorf("a setting given twice is stored as %+v; want once, with the last value", got)
+	}
 	plain := clustersDescribe(t, s.Client, "web")
 	if plain.Tags != nil || plain.Settings != nil || plain.Statistics != nil {
 		t.Errorf("without include: tags %v, settings %v, statistics %v; want none", plain.Tags, plain.Settings, plain.Statistics)
