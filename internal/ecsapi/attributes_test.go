@@ -14,7 +14,7 @@ import (
 	"github.com/wharf-ecs/wharf/internal/ecstest"
 )
 
-func attr(name, value, target string) types.Attribute {
+func ciAttr(name, value, target string) types.Attribute {
 	at := types.Attribute{Name: aws.String(name), TargetId: aws.String(target)}
 	if value != "" {
 		at.Value = aws.String(value)
@@ -25,8 +25,8 @@ func attr(name, value, target string) types.Attribute {
 	return at
 }
 
-// listAttrs pages through ListAttributes and returns "arn name=value" lines.
-func listAttrs(t *testing.T, s *ecstest.Server, in ecs.ListAttributesInput) ([]string, int) {
+// ciListAttrs pages through ListAttributes and returns "arn name=value" lines.
+func ciListAttrs(t *testing.T, s *ecstest.Server, in ecs.ListAttributesInput) ([]string, int) {
 	t.Helper()
 	in.TargetType = types.TargetTypeContainerInstance
 	var out []string
@@ -54,15 +54,15 @@ func listAttrs(t *testing.T, s *ecstest.Server, in ecs.ListAttributesInput) ([]s
 func TestPutListDeleteAttributes(t *testing.T) {
 	s := ecstest.Start(t)
 	ctx := context.Background()
-	createCluster(t, s, "c")
-	ci := registerInstance(t, s, "c")
+	ciCreateCluster(t, s, "c")
+	ci := ciRegister(t, s, "c")
 	arn := aws.ToString(ci.ContainerInstanceArn)
-	id := instanceID(arn)
+	id := ciInstanceID(arn)
 
 	put, err := s.Client.PutAttributes(ctx, &ecs.PutAttributesInput{Cluster: aws.String("c"), Attributes: []types.Attribute{
-		attr("stack", "blue", arn),
-		attr("gpu-ready", "", id),
-		attr("owner", "ops@example.com", id),
+		ciAttr("stack", "blue", arn),
+		ciAttr("gpu-ready", "", id),
+		ciAttr("owner", "ops@example.com", id),
 	}})
 	if err != nil {
 		t.Fatalf("PutAttributes: %v", err)
@@ -70,11 +70,11 @@ func TestPutListDeleteAttributes(t *testing.T) {
 	if len(put.Attributes) != 3 || put.Attributes[1].TargetType != types.TargetTypeContainerInstance {
 		t.Errorf("PutAttributes answered %+v; want the three attributes back", put.Attributes)
 	}
-	got := describeOne(t, s, "c", id)
-	if v, _ := attrValue(got.Attributes, "stack"); v != "blue" {
+	got := ciDescribe(t, s, "c", id)
+	if v, _ := ciAttrValue(got.Attributes, "stack"); v != "blue" {
 		t.Errorf("stack = %q; want blue", v)
 	}
-	if _, ok := attrValue(got.Attributes, "gpu-ready"); !ok {
+	if _, ok := ciAttrValue(got.Attributes, "gpu-ready"); !ok {
 		t.Error("attribute gpu-ready without a value is missing")
 	}
 	if got.Version != ci.Version+1 {
@@ -82,25 +82,25 @@ func TestPutListDeleteAttributes(t *testing.T) {
 	}
 
 	// Replacing a value keeps one attribute of the name.
-	if _, err := s.Client.PutAttributes(ctx, &ecs.PutAttributesInput{Cluster: aws.String("c"), Attributes: []types.Attribute{attr("stack", "green", arn)}}); err != nil {
+	if _, err := s.Client.PutAttributes(ctx, &ecs.PutAttributesInput{Cluster: aws.String("c"), Attributes: []types.Attribute{ciAttr("stack", "green", arn)}}); err != nil {
 		t.Fatal(err)
 	}
-	lines, _ := listAttrs(t, s, ecs.ListAttributesInput{Cluster: aws.String("c"), AttributeName: aws.String("stack")})
+	lines, _ := ciListAttrs(t, s, ecs.ListAttributesInput{Cluster: aws.String("c"), AttributeName: aws.String("stack")})
 	if want := []string{arn + " stack=green"}; !slices.Equal(lines, want) {
 		t.Errorf("ListAttributes stack = %v; want %v", lines, want)
 	}
-	lines, _ = listAttrs(t, s, ecs.ListAttributesInput{Cluster: aws.String("c"), AttributeName: aws.String("ecs.os-type"), AttributeValue: aws.String("linux")})
+	lines, _ = ciListAttrs(t, s, ecs.ListAttributesInput{Cluster: aws.String("c"), AttributeName: aws.String("ecs.os-type"), AttributeValue: aws.String("linux")})
 	if want := []string{arn + " ecs.os-type=linux"}; !slices.Equal(lines, want) {
 		t.Errorf("ListAttributes ecs.os-type=linux = %v; want %v (the agent's attributes are listed too)", lines, want)
 	}
-	lines, _ = listAttrs(t, s, ecs.ListAttributesInput{Cluster: aws.String("c"), AttributeName: aws.String("stack"), AttributeValue: aws.String("blue")})
+	lines, _ = ciListAttrs(t, s, ecs.ListAttributesInput{Cluster: aws.String("c"), AttributeName: aws.String("stack"), AttributeValue: aws.String("blue")})
 	if len(lines) != 0 {
 		t.Errorf("ListAttributes stack=blue = %v; want none", lines)
 	}
 
 	// Deleting one the instance lacks is no error.
 	del, err := s.Client.DeleteAttributes(ctx, &ecs.DeleteAttributesInput{Cluster: aws.String("c"), Attributes: []types.Attribute{
-		attr("stack", "", arn), attr("never-set", "", id),
+		ciAttr("stack", "", arn), ciAttr("never-set", "", id),
 	}})
 	if err != nil {
 		t.Fatalf("DeleteAttributes: %v", err)
@@ -108,14 +108,14 @@ func TestPutListDeleteAttributes(t *testing.T) {
 	if len(del.Attributes) != 2 {
 		t.Errorf("DeleteAttributes answered %+v; want the two attributes back", del.Attributes)
 	}
-	got = describeOne(t, s, "c", id)
-	if _, ok := attrValue(got.Attributes, "stack"); ok {
+	got = ciDescribe(t, s, "c", id)
+	if _, ok := ciAttrValue(got.Attributes, "stack"); ok {
 		t.Error("stack is still there after DeleteAttributes")
 	}
-	if v, _ := attrValue(got.Attributes, "owner"); v != "ops@example.com" {
+	if v, _ := ciAttrValue(got.Attributes, "owner"); v != "ops@example.com" {
 		t.Errorf("owner = %q; want it untouched", v)
 	}
-	lines, _ = listAttrs(t, s, ecs.ListAttributesInput{Cluster: aws.String("c"), AttributeName: aws.String("stack")})
+	lines, _ = ciListAttrs(t, s, ecs.ListAttributesInput{Cluster: aws.String("c"), AttributeName: aws.String("stack")})
 	if len(lines) != 0 {
 		t.Errorf("ListAttributes stack after delete = %v; want none", lines)
 	}
@@ -124,20 +124,20 @@ func TestPutListDeleteAttributes(t *testing.T) {
 func TestAttributeErrors(t *testing.T) {
 	s := ecstest.Start(t)
 	ctx := context.Background()
-	createCluster(t, s, "c")
-	createCluster(t, s, "other")
-	ci := registerInstance(t, s, "c")
+	ciCreateCluster(t, s, "c")
+	ciCreateCluster(t, s, "other")
+	ci := ciRegister(t, s, "c")
 	arn := aws.ToString(ci.ContainerInstanceArn)
-	id := instanceID(arn)
-	foreign := aws.ToString(registerInstance(t, s, "other").ContainerInstanceArn)
-	gone := registerInstance(t, s, "c")
+	id := ciInstanceID(arn)
+	foreign := aws.ToString(ciRegister(t, s, "other").ContainerInstanceArn)
+	gone := ciRegister(t, s, "c")
 	if _, err := s.Client.DeregisterContainerInstance(ctx, &ecs.DeregisterContainerInstanceInput{Cluster: aws.String("c"), ContainerInstance: gone.ContainerInstanceArn}); err != nil {
 		t.Fatal(err)
 	}
 
 	var ten, eleven []types.Attribute
 	for i := range 11 {
-		at := attr(fmt.Sprintf("custom%d", i), "v", arn)
+		at := ciAttr(fmt.Sprintf("custom%d", i), "v", arn)
 		eleven = append(eleven, at)
 		if i < 10 {
 			ten = append(ten, at)
@@ -151,19 +151,19 @@ func TestAttributeErrors(t *testing.T) {
 	}{
 		{"none", "c", []types.Attribute{}, "InvalidParameterException"},
 		{"eleven in one call", "c", eleven, "InvalidParameterException"},
-		{"unknown target", "c", []types.Attribute{attr("a", "v", "0123456789abcdef0123456789abcdef")}, "TargetNotFoundException"},
-		{"deregistered target", "c", []types.Attribute{attr("a", "v", aws.ToString(gone.ContainerInstanceArn))}, "TargetNotFoundException"},
-		{"target in another cluster", "c", []types.Attribute{attr("a", "v", foreign)}, "TargetNotFoundException"},
+		{"unknown target", "c", []types.Attribute{ciAttr("a", "v", "0123456789abcdef0123456789abcdef")}, "TargetNotFoundException"},
+		{"deregistered target", "c", []types.Attribute{ciAttr("a", "v", aws.ToString(gone.ContainerInstanceArn))}, "TargetNotFoundException"},
+		{"target in another cluster", "c", []types.Attribute{ciAttr("a", "v", foreign)}, "TargetNotFoundException"},
 		{"short ID without targetType", "c", []types.Attribute{{Name: aws.String("a"), TargetId: aws.String(id)}}, "InvalidParameterException"},
 		{"no targetId", "c", []types.Attribute{{Name: aws.String("a"), TargetType: types.TargetTypeContainerInstance}}, "InvalidParameterException"},
 		{"wrong targetType", "c", []types.Attribute{{Name: aws.String("a"), TargetId: aws.String(arn), TargetType: "task"}}, "InvalidParameterException"},
-		{"bad name", "c", []types.Attribute{attr("a b", "v", arn)}, "InvalidParameterException"},
-		{"value with trailing space", "c", []types.Attribute{attr("a", "v ", arn)}, "InvalidParameterException"},
-		{"reserved ecs. name", "c", []types.Attribute{attr("ecs.os-type", "windows", arn)}, "InvalidParameterException"},
-		{"agent capability", "c", []types.Attribute{attr("com.amazonaws.ecs.capability.privileged-container", "", arn)}, "InvalidParameterException"},
-		{"unknown cluster", "nope", []types.Attribute{attr("a", "v", arn)}, "ClusterNotFoundException"},
+		{"bad name", "c", []types.Attribute{ciAttr("a b", "v", arn)}, "InvalidParameterException"},
+		{"value with trailing space", "c", []types.Attribute{ciAttr("a", "v ", arn)}, "InvalidParameterException"},
+		{"reserved ecs. name", "c", []types.Attribute{ciAttr("ecs.os-type", "windows", arn)}, "InvalidParameterException"},
+		{"agent capability", "c", []types.Attribute{ciAttr("com.amazonaws.ecs.capability.privileged-container", "", arn)}, "InvalidParameterException"},
+		{"unknown cluster", "nope", []types.Attribute{ciAttr("a", "v", arn)}, "ClusterNotFoundException"},
 		// One bad entry refuses the whole call: "fine" must not be written.
-		{"good and bad", "c", []types.Attribute{attr("fine", "v", arn), attr("a", "v", "0123456789abcdef0123456789abcdef")}, "TargetNotFoundException"},
+		{"good and bad", "c", []types.Attribute{ciAttr("fine", "v", arn), ciAttr("a", "v", "0123456789abcdef0123456789abcdef")}, "TargetNotFoundException"},
 	}
 	for _, tt := range putCases {
 		_, err := s.Client.PutAttributes(ctx, &ecs.PutAttributesInput{Cluster: aws.String(tt.cluster), Attributes: tt.attrs})
@@ -171,7 +171,7 @@ func TestAttributeErrors(t *testing.T) {
 			t.Errorf("PutAttributes %s: error %v; want %s", tt.name, err, tt.code)
 		}
 	}
-	if got := describeOne(t, s, "c", id); len(got.Attributes) != len(ci.Attributes) || got.Version != ci.Version {
+	if got := ciDescribe(t, s, "c", id); len(got.Attributes) != len(ci.Attributes) || got.Version != ci.Version {
 		t.Errorf("refused PutAttributes changed the instance: attributes %d version %d; want %d %d", len(got.Attributes), got.Version, len(ci.Attributes), ci.Version)
 	}
 
@@ -179,13 +179,13 @@ func TestAttributeErrors(t *testing.T) {
 	if _, err := s.Client.PutAttributes(ctx, &ecs.PutAttributesInput{Cluster: aws.String("c"), Attributes: ten}); err != nil {
 		t.Fatalf("PutAttributes of 10 custom attributes: %v", err)
 	}
-	_, err := s.Client.PutAttributes(ctx, &ecs.PutAttributesInput{Cluster: aws.String("c"), Attributes: []types.Attribute{attr("one-more", "v", id)}})
+	_, err := s.Client.PutAttributes(ctx, &ecs.PutAttributesInput{Cluster: aws.String("c"), Attributes: []types.Attribute{ciAttr("one-more", "v", id)}})
 	ecstest.WantCode(t, err, "AttributeLimitExceededException")
-	if _, ok := attrValue(describeOne(t, s, "c", id).Attributes, "one-more"); ok {
+	if _, ok := ciAttrValue(ciDescribe(t, s, "c", id).Attributes, "one-more"); ok {
 		t.Error("the attribute over the limit was stored")
 	}
 	// Replacing an existing one is still allowed at the limit.
-	if _, err := s.Client.PutAttributes(ctx, &ecs.PutAttributesInput{Cluster: aws.String("c"), Attributes: []types.Attribute{attr("custom3", "new", id)}}); err != nil {
+	if _, err := s.Client.PutAttributes(ctx, &ecs.PutAttributesInput{Cluster: aws.String("c"), Attributes: []types.Attribute{ciAttr("custom3", "new", id)}}); err != nil {
 		t.Errorf("replacing a value at the limit: %v", err)
 	}
 
@@ -196,8 +196,8 @@ func TestAttributeErrors(t *testing.T) {
 	}{
 		{"none", []types.Attribute{}, "InvalidParameterException"},
 		{"eleven", eleven, "InvalidParameterException"},
-		{"unknown target", []types.Attribute{attr("a", "", "0123456789abcdef0123456789abcdef")}, "TargetNotFoundException"},
-		{"built-in", []types.Attribute{attr("ecs.os-type", "", arn)}, "InvalidParameterException"},
+		{"unknown target", []types.Attribute{ciAttr("a", "", "0123456789abcdef0123456789abcdef")}, "TargetNotFoundException"},
+		{"built-in", []types.Attribute{ciAttr("ecs.os-type", "", arn)}, "InvalidParameterException"},
 		{"short ID without targetType", []types.Attribute{{Name: aws.String("custom1"), TargetId: aws.String(id)}}, "InvalidParameterException"},
 	}
 	for _, tt := range delCases {
@@ -226,7 +226,7 @@ func TestAttributeErrors(t *testing.T) {
 		}
 	}
 	// The SDK refuses to send ListAttributes without targetType; other clients may.
-	if code, msg := rawCall(t, s, "ListAttributes", `{"cluster":"c"}`); code != "InvalidParameterException" || !strings.Contains(msg, "targetType is required") {
+	if code, msg := ciRawCall(t, s, "ListAttributes", `{"cluster":"c"}`); code != "InvalidParameterException" || !strings.Contains(msg, "targetType is required") {
 		t.Errorf("ListAttributes without targetType: %s %q; want InvalidParameterException saying targetType is required", code, msg)
 	}
 }
@@ -234,15 +234,15 @@ func TestAttributeErrors(t *testing.T) {
 func TestListAttributesPagination(t *testing.T) {
 	s := ecstest.Start(t)
 	ctx := context.Background()
-	createCluster(t, s, "c")
+	ciCreateCluster(t, s, "c")
 	var want []string
 	for i := range 3 {
-		ci := registerInstance(t, s, "c")
+		ci := ciRegister(t, s, "c")
 		arn := aws.ToString(ci.ContainerInstanceArn)
 		want = append(want, arn+" ecs.os-type=linux")
 		var attrs []types.Attribute
 		for j := range i + 2 {
-			attrs = append(attrs, attr(fmt.Sprintf("k%d", j), fmt.Sprintf("v%d", j%2), arn))
+			attrs = append(attrs, ciAttr(fmt.Sprintf("k%d", j), fmt.Sprintf("v%d", j%2), arn))
 			want = append(want, fmt.Sprintf("%s k%d=v%d", arn, j, j%2))
 		}
 		if _, err := s.Client.PutAttributes(ctx, &ecs.PutAttributesInput{Cluster: aws.String("c"), Attributes: attrs}); err != nil {
@@ -251,13 +251,13 @@ func TestListAttributesPagination(t *testing.T) {
 	}
 	slices.Sort(want)
 	// A deregistered instance's attributes are not listed.
-	gone := registerInstance(t, s, "c")
+	gone := ciRegister(t, s, "c")
 	if _, err := s.Client.DeregisterContainerInstance(ctx, &ecs.DeregisterContainerInstanceInput{Cluster: aws.String("c"), ContainerInstance: gone.ContainerInstanceArn}); err != nil {
 		t.Fatal(err)
 	}
 
 	for _, size := range []int32{1, 2, 3, 100} {
-		got, pages := listAttrs(t, s, ecs.ListAttributesInput{Cluster: aws.String("c"), MaxResults: aws.Int32(size)})
+		got, pages := ciListAttrs(t, s, ecs.ListAttributesInput{Cluster: aws.String("c"), MaxResults: aws.Int32(size)})
 		sorted := slices.Sorted(slices.Values(got))
 		if !slices.Equal(sorted, want) || len(got) != len(want) {
 			t.Errorf("maxResults %d: listed %v; want %v", size, got, want)
@@ -266,7 +266,7 @@ func TestListAttributesPagination(t *testing.T) {
 			t.Errorf("maxResults %d: %d pages; want %d", size, pages, wantPages)
 		}
 	}
-	got, _ := listAttrs(t, s, ecs.ListAttributesInput{Cluster: aws.String("c"), AttributeName: aws.String("k1"), AttributeValue: aws.String("v1"), MaxResults: aws.Int32(1)})
+	got, _ := ciListAttrs(t, s, ecs.ListAttributesInput{Cluster: aws.String("c"), AttributeName: aws.String("k1"), AttributeValue: aws.String("v1"), MaxResults: aws.Int32(1)})
 	if len(got) != 3 {
 		t.Errorf("k1=v1 across instances = %v; want one per instance", got)
 	}
@@ -275,14 +275,14 @@ func TestListAttributesPagination(t *testing.T) {
 func TestPutAttributesConcurrentWritersAllLand(t *testing.T) {
 	s := ecstest.Start(t)
 	ctx := context.Background()
-	createCluster(t, s, "c")
-	ci := registerInstance(t, s, "c")
+	ciCreateCluster(t, s, "c")
+	ci := ciRegister(t, s, "c")
 	arn := aws.ToString(ci.ContainerInstanceArn)
 	const writers = 8
 	errs := make(chan error, writers)
 	for i := range writers {
 		go func() {
-			_, err := s.Client.PutAttributes(ctx, &ecs.PutAttributesInput{Cluster: aws.String("c"), Attributes: []types.Attribute{attr(fmt.Sprintf("w%d", i), "x", arn)}})
+			_, err := s.Client.PutAttributes(ctx, &ecs.PutAttributesInput{Cluster: aws.String("c"), Attributes: []types.Attribute{ciAttr(fmt.Sprintf("w%d", i), "x", arn)}})
 			errs <- err
 		}()
 	}
@@ -291,9 +291,9 @@ func TestPutAttributesConcurrentWritersAllLand(t *testing.T) {
 			t.Errorf("concurrent PutAttributes: %v", err)
 		}
 	}
-	got := describeOne(t, s, "c", arn)
+	got := ciDescribe(t, s, "c", arn)
 	for i := range writers {
-		if _, ok := attrValue(got.Attributes, fmt.Sprintf("w%d", i)); !ok {
+		if _, ok := ciAttrValue(got.Attributes, fmt.Sprintf("w%d", i)); !ok {
 			t.Errorf("attribute w%d was lost to a concurrent writer", i)
 		}
 	}

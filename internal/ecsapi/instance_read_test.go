@@ -17,19 +17,19 @@ import (
 func TestDescribeContainerInstances(t *testing.T) {
 	s := ecstest.Start(t)
 	ctx := context.Background()
-	createCluster(t, s, "c")
-	createCluster(t, s, "other")
+	ciCreateCluster(t, s, "c")
+	ciCreateCluster(t, s, "other")
 	out, err := s.Client.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{
-		Cluster: aws.String("c"), TotalResources: agentResources(),
+		Cluster: aws.String("c"), TotalResources: ciAgentResources(),
 		Tags: []types.Tag{{Key: aws.String("env"), Value: aws.String("test")}},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := out.ContainerInstance
-	b := registerInstance(t, s, "c")
-	foreign := registerInstance(t, s, "other")
-	aARN, bID := aws.ToString(a.ContainerInstanceArn), instanceID(aws.ToString(b.ContainerInstanceArn))
+	b := ciRegister(t, s, "c")
+	foreign := ciRegister(t, s, "other")
+	aARN, bID := aws.ToString(a.ContainerInstanceArn), ciInstanceID(aws.ToString(b.ContainerInstanceArn))
 	missingID := "0123456789abcdef0123456789abcdef"
 
 	desc, err := s.Client.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{
@@ -60,7 +60,7 @@ func TestDescribeContainerInstances(t *testing.T) {
 		t.Errorf("failure = %s %s; want MISSING for the other cluster's ARN", aws.ToString(f.Reason), aws.ToString(f.Arn))
 	}
 
-	ci := describeOne(t, s, "c", aARN, types.ContainerInstanceFieldTags, types.ContainerInstanceFieldContainerInstanceHealth)
+	ci := ciDescribe(t, s, "c", aARN, types.ContainerInstanceFieldTags, types.ContainerInstanceFieldContainerInstanceHealth)
 	if len(ci.Tags) != 1 || aws.ToString(ci.Tags[0].Key) != "env" {
 		t.Errorf("tags with include TAGS = %+v; want env=test", ci.Tags)
 	}
@@ -94,10 +94,10 @@ func TestDescribeContainerInstances(t *testing.T) {
 func TestListContainerInstancesPagination(t *testing.T) {
 	s := ecstest.Start(t)
 	ctx := context.Background()
-	createCluster(t, s, "c")
+	ciCreateCluster(t, s, "c")
 	var want []string
 	for range 5 {
-		want = append(want, aws.ToString(registerInstance(t, s, "c").ContainerInstanceArn))
+		want = append(want, aws.ToString(ciRegister(t, s, "c").ContainerInstanceArn))
 	}
 	slices.Sort(want)
 
@@ -124,13 +124,13 @@ func TestListContainerInstancesPagination(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if got := listInstances(t, s, "c", types.ContainerInstanceStatusDraining); !slices.Equal(got, []string{want[1], want[3]}) {
+	if got := ciList(t, s, "c", types.ContainerInstanceStatusDraining); !slices.Equal(got, []string{want[1], want[3]}) {
 		t.Errorf("DRAINING instances = %v; want %v", got, []string{want[1], want[3]})
 	}
-	if got := listInstances(t, s, "c", types.ContainerInstanceStatusActive); len(got) != 3 {
+	if got := ciList(t, s, "c", types.ContainerInstanceStatusActive); len(got) != 3 {
 		t.Errorf("ACTIVE instances = %v; want 3", got)
 	}
-	if got := listInstances(t, s, "c", types.ContainerInstanceStatusRegistering); len(got) != 0 {
+	if got := ciList(t, s, "c", types.ContainerInstanceStatusRegistering); len(got) != 0 {
 		t.Errorf("REGISTERING instances = %v; want none", got)
 	}
 
@@ -138,7 +138,7 @@ func TestListContainerInstancesPagination(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	createCluster(t, s, "d")
+	ciCreateCluster(t, s, "d")
 	for _, tt := range []struct {
 		name string
 		in   ecs.ListContainerInstancesInput
@@ -162,14 +162,14 @@ func TestListContainerInstancesPagination(t *testing.T) {
 func TestUpdateContainerInstancesState(t *testing.T) {
 	s := ecstest.Start(t)
 	ctx := context.Background()
-	createCluster(t, s, "c")
-	a := registerInstance(t, s, "c")
-	b := registerInstance(t, s, "c")
-	gone := registerInstance(t, s, "c")
+	ciCreateCluster(t, s, "c")
+	a := ciRegister(t, s, "c")
+	b := ciRegister(t, s, "c")
+	gone := ciRegister(t, s, "c")
 	if _, err := s.Client.DeregisterContainerInstance(ctx, &ecs.DeregisterContainerInstanceInput{Cluster: aws.String("c"), ContainerInstance: gone.ContainerInstanceArn}); err != nil {
 		t.Fatal(err)
 	}
-	aARN, bID := aws.ToString(a.ContainerInstanceArn), instanceID(aws.ToString(b.ContainerInstanceArn))
+	aARN, bID := aws.ToString(a.ContainerInstanceArn), ciInstanceID(aws.ToString(b.ContainerInstanceArn))
 	missingID := "0123456789abcdef0123456789abcdef"
 
 	update := func(status types.ContainerInstanceStatus, refs ...string) *ecs.UpdateContainerInstancesStateOutput {
@@ -200,7 +200,7 @@ func TestUpdateContainerInstancesState(t *testing.T) {
 	if fmt.Sprint(reasons) != fmt.Sprint(wantReasons) {
 		t.Errorf("failures = %v; want %v", reasons, wantReasons)
 	}
-	if got := describeOne(t, s, "c", aARN); aws.ToString(got.Status) != "DRAINING" {
+	if got := ciDescribe(t, s, "c", aARN); aws.ToString(got.Status) != "DRAINING" {
 		t.Errorf("Describe after draining: %s; want DRAINING", aws.ToString(got.Status))
 	}
 
@@ -238,10 +238,10 @@ func TestUpdateContainerInstancesState(t *testing.T) {
 		}
 	}
 	// The SDK refuses to send a request without status; other clients may.
-	if code, msg := rawCall(t, s, "UpdateContainerInstancesState", `{"cluster":"c","containerInstances":["`+bID+`"]}`); code != "InvalidParameterException" || !strings.Contains(msg, "status is required") {
+	if code, msg := ciRawCall(t, s, "UpdateContainerInstancesState", `{"cluster":"c","containerInstances":["`+bID+`"]}`); code != "InvalidParameterException" || !strings.Contains(msg, "status is required") {
 		t.Errorf("no status: %s %q; want InvalidParameterException saying status is required", code, msg)
 	}
-	if got := describeOne(t, s, "c", bID); aws.ToString(got.Status) != "DRAINING" || got.Version != 2 {
+	if got := ciDescribe(t, s, "c", bID); aws.ToString(got.Status) != "DRAINING" || got.Version != 2 {
 		t.Errorf("refused updates changed instance b: status %s version %d; want DRAINING 2", aws.ToString(got.Status), got.Version)
 	}
 }
@@ -249,28 +249,28 @@ func TestUpdateContainerInstancesState(t *testing.T) {
 func TestContainerInstancesSurviveRestart(t *testing.T) {
 	s := ecstest.Start(t)
 	ctx := context.Background()
-	createCluster(t, s, "c")
-	ci := registerInstance(t, s, "c")
+	ciCreateCluster(t, s, "c")
+	ci := ciRegister(t, s, "c")
 	arn := aws.ToString(ci.ContainerInstanceArn)
 	if _, err := s.Client.PutAttributes(ctx, &ecs.PutAttributesInput{Cluster: aws.String("c"), Attributes: []types.Attribute{
 		{Name: aws.String("zone"), Value: aws.String("z1"), TargetId: aws.String(arn)},
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	before := describeOne(t, s, "c", arn)
+	before := ciDescribe(t, s, "c", arn)
 	s.Stop()
 
 	s = ecstest.StartWith(t, ecstest.Options{DataDir: s.DataDir})
-	if got := listInstances(t, s, "c", ""); !slices.Equal(got, []string{arn}) {
+	if got := ciList(t, s, "c", ""); !slices.Equal(got, []string{arn}) {
 		t.Fatalf("after restart ListContainerInstances = %v; want [%s]", got, arn)
 	}
-	after := describeOne(t, s, "c", arn)
+	after := ciDescribe(t, s, "c", arn)
 	if after.Version != before.Version || aws.ToString(after.Ec2InstanceId) != aws.ToString(before.Ec2InstanceId) ||
-		resource(after.RegisteredResources, "MEMORY").IntegerValue != 3768 {
+		ciResource(after.RegisteredResources, "MEMORY").IntegerValue != 3768 {
 		t.Errorf("after restart: version %d ec2 %s memory %d; want %d %s 3768", after.Version, aws.ToString(after.Ec2InstanceId),
-			resource(after.RegisteredResources, "MEMORY").IntegerValue, before.Version, aws.ToString(before.Ec2InstanceId))
+			ciResource(after.RegisteredResources, "MEMORY").IntegerValue, before.Version, aws.ToString(before.Ec2InstanceId))
 	}
-	if v, _ := attrValue(after.Attributes, "zone"); v != "z1" {
+	if v, _ := ciAttrValue(after.Attributes, "zone"); v != "z1" {
 		t.Errorf("attribute zone after restart = %q; want z1", v)
 	}
 }

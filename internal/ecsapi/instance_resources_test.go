@@ -10,15 +10,15 @@ import (
 	"github.com/wharf-ecs/wharf/internal/state"
 )
 
-func intRes(name string, v int32) model.Resource {
+func ciIntRes(name string, v int32) model.Resource {
 	return model.Resource{Name: name, Type: resTypeInteger, IntegerValue: model.Ptr(v)}
 }
 
-func setRes(name string, vals ...string) model.Resource {
+func ciSetRes(name string, vals ...string) model.Resource {
 	return model.Resource{Name: name, Type: resTypeStringSet, StringSetValue: vals}
 }
 
-func jsonOf(t *testing.T, v any) string {
+func ciJSON(t *testing.T, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -28,7 +28,7 @@ func jsonOf(t *testing.T, v any) string {
 }
 
 func TestResourceIntHelpers(t *testing.T) {
-	rs := []model.Resource{intRes(resNameCPU, 2048), setRes(resNamePorts, "22")}
+	rs := []model.Resource{ciIntRes(resNameCPU, 2048), ciSetRes(resNamePorts, "22")}
 	if got := resourceInt(rs, resNameCPU); got != 2048 {
 		t.Errorf("resourceInt(CPU) = %d; want 2048", got)
 	}
@@ -44,13 +44,13 @@ func TestResourceIntHelpers(t *testing.T) {
 		t.Errorf("setResourceInt changed a shallow copy taken before: CPU = %d; want 2048", got)
 	}
 	rs = setResourceInt(rs, resNameMemory, 512)
-	if got, want := jsonOf(t, rs[2]), `{"integerValue":512,"name":"MEMORY","type":"INTEGER"}`; got != want {
+	if got, want := ciJSON(t, rs[2]), `{"integerValue":512,"name":"MEMORY","type":"INTEGER"}`; got != want {
 		t.Errorf("appended MEMORY = %s; want %s", got, want)
 	}
 }
 
 func TestResourcePortHelpers(t *testing.T) {
-	rs := []model.Resource{setRes(resNamePorts, "22")}
+	rs := []model.Resource{ciSetRes(resNamePorts, "22")}
 	ports := resourcePorts(rs, resNamePorts)
 	ports[0] = "changed"
 	if got := resourcePorts(rs, resNamePorts); !slices.Equal(got, []string{"22"}) {
@@ -73,32 +73,32 @@ func TestCarryUsage(t *testing.T) {
 		want                   []model.Resource
 	}{{
 		name:   "nothing in use",
-		oldReg: []model.Resource{intRes(resNameCPU, 1024), setRes(resNamePorts, "22")},
-		oldRem: []model.Resource{intRes(resNameCPU, 1024), setRes(resNamePorts, "22")},
-		newReg: []model.Resource{intRes(resNameCPU, 2048), setRes(resNamePorts, "22", "2375")},
-		want:   []model.Resource{intRes(resNameCPU, 2048), setRes(resNamePorts, "22", "2375")},
+		oldReg: []model.Resource{ciIntRes(resNameCPU, 1024), ciSetRes(resNamePorts, "22")},
+		oldRem: []model.Resource{ciIntRes(resNameCPU, 1024), ciSetRes(resNamePorts, "22")},
+		newReg: []model.Resource{ciIntRes(resNameCPU, 2048), ciSetRes(resNamePorts, "22", "2375")},
+		want:   []model.Resource{ciIntRes(resNameCPU, 2048), ciSetRes(resNamePorts, "22", "2375")},
 	}, {
 		name:   "tasks keep their share",
-		oldReg: []model.Resource{intRes(resNameCPU, 1024), intRes(resNameMemory, 1000), setRes(resNamePorts, "22"), setRes(resNameGPU, "g0", "g1")},
-		oldRem: []model.Resource{intRes(resNameCPU, 768), intRes(resNameMemory, 600), setRes(resNamePorts, "22", "80"), setRes(resNameGPU, "g1")},
-		newReg: []model.Resource{intRes(resNameCPU, 2048), intRes(resNameMemory, 1000), setRes(resNamePorts, "22"), setRes(resNameGPU, "g0", "g1", "g2")},
-		want:   []model.Resource{intRes(resNameCPU, 1792), intRes(resNameMemory, 600), setRes(resNamePorts, "22", "80"), setRes(resNameGPU, "g1", "g2")},
+		oldReg: []model.Resource{ciIntRes(resNameCPU, 1024), ciIntRes(resNameMemory, 1000), ciSetRes(resNamePorts, "22"), ciSetRes(resNameGPU, "g0", "g1")},
+		oldRem: []model.Resource{ciIntRes(resNameCPU, 768), ciIntRes(resNameMemory, 600), ciSetRes(resNamePorts, "22", "80"), ciSetRes(resNameGPU, "g1")},
+		newReg: []model.Resource{ciIntRes(resNameCPU, 2048), ciIntRes(resNameMemory, 1000), ciSetRes(resNamePorts, "22"), ciSetRes(resNameGPU, "g0", "g1", "g2")},
+		want:   []model.Resource{ciIntRes(resNameCPU, 1792), ciIntRes(resNameMemory, 600), ciSetRes(resNamePorts, "22", "80"), ciSetRes(resNameGPU, "g1", "g2")},
 	}, {
 		name:   "shrunk below use goes negative",
-		oldReg: []model.Resource{intRes(resNameMemory, 1000)},
-		oldRem: []model.Resource{intRes(resNameMemory, 200)},
-		newReg: []model.Resource{intRes(resNameMemory, 500)},
-		want:   []model.Resource{intRes(resNameMemory, -300)},
+		oldReg: []model.Resource{ciIntRes(resNameMemory, 1000)},
+		oldRem: []model.Resource{ciIntRes(resNameMemory, 200)},
+		newReg: []model.Resource{ciIntRes(resNameMemory, 500)},
+		want:   []model.Resource{ciIntRes(resNameMemory, -300)},
 	}, {
 		name:   "new resource starts free",
-		oldReg: []model.Resource{intRes(resNameCPU, 1024)},
-		oldRem: []model.Resource{intRes(resNameCPU, 512)},
-		newReg: []model.Resource{intRes(resNameCPU, 1024), setRes(resNameGPU, "g0")},
-		want:   []model.Resource{intRes(resNameCPU, 512), setRes(resNameGPU, "g0")},
+		oldReg: []model.Resource{ciIntRes(resNameCPU, 1024)},
+		oldRem: []model.Resource{ciIntRes(resNameCPU, 512)},
+		newReg: []model.Resource{ciIntRes(resNameCPU, 1024), ciSetRes(resNameGPU, "g0")},
+		want:   []model.Resource{ciIntRes(resNameCPU, 512), ciSetRes(resNameGPU, "g0")},
 	}}
 	for _, tt := range tests {
 		got := carryUsage(tt.oldReg, tt.oldRem, tt.newReg)
-		if g, w := jsonOf(t, got), jsonOf(t, tt.want); g != w {
+		if g, w := ciJSON(t, got), ciJSON(t, tt.want); g != w {
 			t.Errorf("%s: carryUsage = %s; want %s", tt.name, g, w)
 		}
 	}
@@ -117,7 +117,7 @@ func TestNormalizeTotalResources(t *testing.T) {
 	want := `[{"integerValue":0,"name":"CPU","type":"INTEGER"},{"integerValue":3768,"name":"MEMORY","type":"INTEGER"},` +
 		`{"name":"PORTS","stringSetValue":["22","2375","51678"],"type":"STRINGSET"},{"name":"PORTS_UDP","type":"STRINGSET"},` +
 		`{"name":"GPU","stringSetValue":["gpu-0"],"type":"STRINGSET"}]`
-	if g := jsonOf(t, got); g != want {
+	if g := ciJSON(t, got); g != want {
 		t.Errorf("normalizeTotalResources = %s; want %s", g, want)
 	}
 
@@ -126,16 +126,16 @@ func TestNormalizeTotalResources(t *testing.T) {
 		in   []model.Resource
 	}{
 		{"no name", []model.Resource{{Type: "INTEGER", IntegerValue: model.Ptr(int32(1))}}},
-		{"duplicate", []model.Resource{intRes(resNameCPU, 1), intRes(resNameCPU, 2)}},
+		{"duplicate", []model.Resource{ciIntRes(resNameCPU, 1), ciIntRes(resNameCPU, 2)}},
 		{"CPU as LONG", []model.Resource{{Name: "CPU", Type: "LONG", LongValue: model.Ptr(int64(1))}}},
-		{"negative memory", []model.Resource{intRes(resNameMemory, -1)}},
+		{"negative memory", []model.Resource{ciIntRes(resNameMemory, -1)}},
 		{"unknown type", []model.Resource{{Name: "CUSTOM", Type: "BOOL"}}},
-		{"port 0", []model.Resource{setRes(resNamePorts, "0")}},
-		{"port too big", []model.Resource{setRes(resNamePortsUDP, "65536")}},
-		{"port not a number", []model.Resource{setRes(resNamePorts, "http")}},
-		{"port with leading zero", []model.Resource{setRes(resNamePorts, "080")}},
-		{"repeated GPU", []model.Resource{setRes(resNameGPU, "g0", "g0")}},
-		{"PORTS as INTEGER", []model.Resource{intRes(resNamePorts, 22)}},
+		{"port 0", []model.Resource{ciSetRes(resNamePorts, "0")}},
+		{"port too big", []model.Resource{ciSetRes(resNamePortsUDP, "65536")}},
+		{"port not a number", []model.Resource{ciSetRes(resNamePorts, "http")}},
+		{"port with leading zero", []model.Resource{ciSetRes(resNamePorts, "080")}},
+		{"repeated GPU", []model.Resource{ciSetRes(resNameGPU, "g0", "g0")}},
+		{"PORTS as INTEGER", []model.Resource{ciIntRes(resNamePorts, 22)}},
 	}
 	for _, tt := range bad {
 		_, err := normalizeTotalResources(tt.in)
@@ -146,18 +146,18 @@ func TestNormalizeTotalResources(t *testing.T) {
 }
 
 func TestReservedRemaining(t *testing.T) {
-	reg := []model.Resource{intRes(resNameCPU, 2048), intRes(resNameMemory, 4000), setRes(resNamePorts, "22"), setRes(resNamePortsUDP), setRes(resNameGPU, "g0", "g1")}
-	rem := []model.Resource{intRes(resNameCPU, 1), intRes(resNameMemory, 1), setRes(resNamePorts, "22"), setRes(resNamePortsUDP), setRes(resNameGPU, "g1")}
+	reg := []model.Resource{ciIntRes(resNameCPU, 2048), ciIntRes(resNameMemory, 4000), ciSetRes(resNamePorts, "22"), ciSetRes(resNamePortsUDP), ciSetRes(resNameGPU, "g0", "g1")}
+	rem := []model.Resource{ciIntRes(resNameCPU, 1), ciIntRes(resNameMemory, 1), ciSetRes(resNamePorts, "22"), ciSetRes(resNamePortsUDP), ciSetRes(resNameGPU, "g1")}
 	held := []state.TaskReservation{
 		{CPU: 512, Memory: 1000, PortsTCP: []string{"8080"}},
 		{CPU: 256, Memory: 500, PortsTCP: []string{"443"}, PortsUDP: []string{"53"}},
 	}
 	got := reservedRemaining(reg, rem, held)
-	want := []model.Resource{intRes(resNameCPU, 1280), intRes(resNameMemory, 2500), setRes(resNamePorts, "22", "443", "8080"), setRes(resNamePortsUDP, "53"), setRes(resNameGPU, "g1")}
-	if g, w := jsonOf(t, got), jsonOf(t, want); g != w {
+	want := []model.Resource{ciIntRes(resNameCPU, 1280), ciIntRes(resNameMemory, 2500), ciSetRes(resNamePorts, "22", "443", "8080"), ciSetRes(resNamePortsUDP, "53"), ciSetRes(resNameGPU, "g1")}
+	if g, w := ciJSON(t, got), ciJSON(t, want); g != w {
 		t.Errorf("reservedRemaining = %s; want %s", g, w)
 	}
-	if g := jsonOf(t, rem[0]); g != `{"integerValue":1,"name":"CPU","type":"INTEGER"}` {
+	if g := ciJSON(t, rem[0]); g != `{"integerValue":1,"name":"CPU","type":"INTEGER"}` {
 		t.Errorf("reservedRemaining changed its input: %s", g)
 	}
 }

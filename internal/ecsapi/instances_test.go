@@ -20,8 +20,8 @@ import (
 	"github.com/wharf-ecs/wharf/internal/store"
 )
 
-// agentResources is what an agent on a 2-core, 4 GiB machine registers.
-func agentResources() []types.Resource {
+// ciAgentResources is what an agent on a 2-core, 4 GiB machine registers.
+func ciAgentResources() []types.Resource {
 	return []types.Resource{
 		{Name: aws.String("CPU"), Type: aws.String("INTEGER"), IntegerValue: 2048},
 		{Name: aws.String("MEMORY"), Type: aws.String("INTEGER"), IntegerValue: 3768},
@@ -30,18 +30,18 @@ func agentResources() []types.Resource {
 	}
 }
 
-func createCluster(t *testing.T, s *ecstest.Server, name string) {
+func ciCreateCluster(t *testing.T, s *ecstest.Server, name string) {
 	t.Helper()
 	if _, err := s.Client.CreateCluster(context.Background(), &ecs.CreateClusterInput{ClusterName: aws.String(name)}); err != nil {
 		t.Fatalf("CreateCluster %s: %v", name, err)
 	}
 }
 
-func registerInstance(t *testing.T, s *ecstest.Server, cluster string) *types.ContainerInstance {
+func ciRegister(t *testing.T, s *ecstest.Server, cluster string) *types.ContainerInstance {
 	t.Helper()
 	out, err := s.Client.RegisterContainerInstance(context.Background(), &ecs.RegisterContainerInstanceInput{
 		Cluster:        aws.String(cluster),
-		TotalResources: agentResources(),
+		TotalResources: ciAgentResources(),
 		VersionInfo:    &types.VersionInfo{AgentVersion: aws.String("1.0.0"), DockerVersion: aws.String("24.0.7")},
 		Attributes:     []types.Attribute{{Name: aws.String("ecs.os-type"), Value: aws.String("linux")}},
 	})
@@ -51,9 +51,9 @@ func registerInstance(t *testing.T, s *ecstest.Server, cluster string) *types.Co
 	return out.ContainerInstance
 }
 
-func instanceID(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
+func ciInstanceID(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
 
-func resource(rs []types.Resource, name string) types.Resource {
+func ciResource(rs []types.Resource, name string) types.Resource {
 	for _, r := range rs {
 		if aws.ToString(r.Name) == name {
 			return r
@@ -62,7 +62,7 @@ func resource(rs []types.Resource, name string) types.Resource {
 	return types.Resource{}
 }
 
-func attrValue(attrs []types.Attribute, name string) (string, bool) {
+func ciAttrValue(attrs []types.Attribute, name string) (string, bool) {
 	for _, at := range attrs {
 		if aws.ToString(at.Name) == name {
 			return aws.ToString(at.Value), true
@@ -71,7 +71,7 @@ func attrValue(attrs []types.Attribute, name string) (string, bool) {
 	return "", false
 }
 
-func describeOne(t *testing.T, s *ecstest.Server, cluster, ref string, include ...types.ContainerInstanceField) types.ContainerInstance {
+func ciDescribe(t *testing.T, s *ecstest.Server, cluster, ref string, include ...types.ContainerInstanceField) types.ContainerInstance {
 	t.Helper()
 	out, err := s.Client.DescribeContainerInstances(context.Background(), &ecs.DescribeContainerInstancesInput{
 		Cluster: aws.String(cluster), ContainerInstances: []string{ref}, Include: include,
@@ -85,7 +85,7 @@ func describeOne(t *testing.T, s *ecstest.Server, cluster, ref string, include .
 	return out.ContainerInstances[0]
 }
 
-func listInstances(t *testing.T, s *ecstest.Server, cluster string, status types.ContainerInstanceStatus) []string {
+func ciList(t *testing.T, s *ecstest.Server, cluster string, status types.ContainerInstanceStatus) []string {
 	t.Helper()
 	out, err := s.Client.ListContainerInstances(context.Background(), &ecs.ListContainerInstancesInput{Cluster: aws.String(cluster), Status: status})
 	if err != nil {
@@ -94,10 +94,10 @@ func listInstances(t *testing.T, s *ecstest.Server, cluster string, status types
 	return out.ContainerInstanceArns
 }
 
-// placeTask stores a running task on the instance and, when book is set,
+// ciPlaceTask stores a running task on the instance and, when book is set,
 // books its share on the instance's remaining resources and counts, as
 // placement does, so these tests do not depend on RunTask.
-func placeTask(t *testing.T, s *ecstest.Server, cluster, instID string, cpu int32, port string, book bool) string {
+func ciPlaceTask(t *testing.T, s *ecstest.Server, cluster, instID string, cpu int32, port string, book bool) string {
 	t.Helper()
 	ctx := context.Background()
 	key := state.InstanceKey(cluster, instID)
@@ -137,9 +137,9 @@ func placeTask(t *testing.T, s *ecstest.Server, cluster, instID string, cpu int3
 	return taskKey
 }
 
-// rawCall sends an ECS request body as is, for input the SDK would refuse to
+// ciRawCall sends an ECS request body as is, for input the SDK would refuse to
 // send, and returns the error code and message ("" for success).
-func rawCall(t *testing.T, s *ecstest.Server, op, body string) (code, msg string) {
+func ciRawCall(t *testing.T, s *ecstest.Server, op, body string) (code, msg string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, s.URL()+"/", strings.NewReader(body))
 	if err != nil {
@@ -165,13 +165,13 @@ func rawCall(t *testing.T, s *ecstest.Server, op, body string) (code, msg string
 func TestRegisterContainerInstance(t *testing.T) {
 	s := ecstest.Start(t)
 	ctx := context.Background()
-	createCluster(t, s, "prod")
+	ciCreateCluster(t, s, "prod")
 
 	doc := `{"instanceId":"i-0123456789abcdef0","availabilityZone":"us-east-1b","instanceType":"m5.large","imageId":"ami-12345678","region":"us-east-1"}`
 	out, err := s.Client.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{
 		Cluster:                  aws.String("prod"),
 		InstanceIdentityDocument: aws.String(doc),
-		TotalResources:           agentResources(),
+		TotalResources:           ciAgentResources(),
 		VersionInfo:              &types.VersionInfo{AgentVersion: aws.String("1.2.3"), AgentHash: aws.String("abc"), DockerVersion: aws.String("24.0.7")},
 		Attributes: []types.Attribute{
 			{Name: aws.String("ecs.os-type"), Value: aws.String("linux")},
@@ -203,14 +203,14 @@ func TestRegisterContainerInstance(t *testing.T) {
 	if got := aws.ToString(ci.VersionInfo.AgentVersion); got != "1.2.3" {
 		t.Errorf("versionInfo.agentVersion = %s; want 1.2.3", got)
 	}
-	if got := resource(ci.RegisteredResources, "CPU").IntegerValue; got != 2048 {
+	if got := ciResource(ci.RegisteredResources, "CPU").IntegerValue; got != 2048 {
 		t.Errorf("registered CPU = %d; want 2048", got)
 	}
-	if got := resource(ci.RegisteredResources, "PORTS").StringSetValue; !slices.Equal(got, []string{"22", "2375", "2376", "51678"}) {
+	if got := ciResource(ci.RegisteredResources, "PORTS").StringSetValue; !slices.Equal(got, []string{"22", "2375", "2376", "51678"}) {
 		t.Errorf("registered PORTS = %v; want [22 2375 2376 51678]", got)
 	}
 	for _, name := range []string{"CPU", "MEMORY", "PORTS", "PORTS_UDP"} {
-		r, rem := resource(ci.RegisteredResources, name), resource(ci.RemainingResources, name)
+		r, rem := ciResource(ci.RegisteredResources, name), ciResource(ci.RemainingResources, name)
 		if r.IntegerValue != rem.IntegerValue || !slices.Equal(r.StringSetValue, rem.StringSetValue) || aws.ToString(rem.Type) != aws.ToString(r.Type) {
 			t.Errorf("remaining %s = %+v; want it equal to registered %+v on a fresh instance", name, rem, r)
 		}
@@ -221,7 +221,7 @@ func TestRegisterContainerInstance(t *testing.T) {
 		"ecs.instance-type": "agent-says", "ecs.availability-zone": "us-east-1b", "ecs.ami-id": "ami-12345678",
 	}
 	for name, want := range wantAttrs {
-		if got, ok := attrValue(ci.Attributes, name); !ok || got != want {
+		if got, ok := ciAttrValue(ci.Attributes, name); !ok || got != want {
 			t.Errorf("attribute %s = %q (present %v); want %q", name, got, ok, want)
 		}
 	}
@@ -233,7 +233,7 @@ func TestRegisterContainerInstance(t *testing.T) {
 	// is no error either.
 	for _, doc := range []*string{nil, aws.String("not json")} {
 		out, err := s.Client.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{
-			Cluster: aws.String("prod"), InstanceIdentityDocument: doc, TotalResources: agentResources(),
+			Cluster: aws.String("prod"), InstanceIdentityDocument: doc, TotalResources: ciAgentResources(),
 		})
 		if err != nil {
 			t.Fatalf("RegisterContainerInstance with document %v: %v", doc, err)
@@ -242,15 +242,15 @@ func TestRegisterContainerInstance(t *testing.T) {
 			t.Errorf("generated ec2InstanceId = %q; want i- and 17 hex digits", id)
 		}
 	}
-	if got := listInstances(t, s, "prod", ""); len(got) != 3 {
+	if got := ciList(t, s, "prod", ""); len(got) != 3 {
 		t.Errorf("ListContainerInstances = %d instances; want 3", len(got))
 	}
 
 	// The default cluster is assumed, and must exist.
-	_, err = s.Client.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{TotalResources: agentResources()})
+	_, err = s.Client.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{TotalResources: ciAgentResources()})
 	ecstest.WantCode(t, err, "ClusterNotFoundException")
-	createCluster(t, s, "default")
-	out, err = s.Client.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{TotalResources: agentResources()})
+	ciCreateCluster(t, s, "default")
+	out, err = s.Client.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{TotalResources: ciAgentResources()})
 	if err != nil {
 		t.Fatalf("RegisterContainerInstance into default: %v", err)
 	}
@@ -262,22 +262,22 @@ func TestRegisterContainerInstance(t *testing.T) {
 func TestRegisterContainerInstanceGPU(t *testing.T) {
 	s := ecstest.Start(t)
 	ctx := context.Background()
-	createCluster(t, s, "gpu")
-	res := append(agentResources(), types.Resource{Name: aws.String("GPU"), Type: aws.String("STRINGSET"), StringSetValue: []string{"GPU-1", "GPU-0"}})
+	ciCreateCluster(t, s, "gpu")
+	res := append(ciAgentResources(), types.Resource{Name: aws.String("GPU"), Type: aws.String("STRINGSET"), StringSetValue: []string{"GPU-1", "GPU-0"}})
 	devs := []types.PlatformDevice{{Id: aws.String("GPU-0"), Type: types.PlatformDeviceTypeGpu}, {Id: aws.String("GPU-1"), Type: types.PlatformDeviceTypeGpu}}
 	out, err := s.Client.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{Cluster: aws.String("gpu"), TotalResources: res, PlatformDevices: devs})
 	if err != nil {
 		t.Fatalf("RegisterContainerInstance with GPUs: %v", err)
 	}
-	if got := resource(out.ContainerInstance.RemainingResources, "GPU").StringSetValue; !slices.Equal(got, []string{"GPU-1", "GPU-0"}) {
+	if got := ciResource(out.ContainerInstance.RemainingResources, "GPU").StringSetValue; !slices.Equal(got, []string{"GPU-1", "GPU-0"}) {
 		t.Errorf("remaining GPU = %v; want both GPUs", got)
 	}
 	// Devices alone are enough: the GPU resource is built from them.
-	out, err = s.Client.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{Cluster: aws.String("gpu"), TotalResources: agentResources(), PlatformDevices: devs})
+	out, err = s.Client.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{Cluster: aws.String("gpu"), TotalResources: ciAgentResources(), PlatformDevices: devs})
 	if err != nil {
 		t.Fatalf("RegisterContainerInstance with devices only: %v", err)
 	}
-	if got := resource(out.ContainerInstance.RegisteredResources, "GPU").StringSetValue; !slices.Equal(got, []string{"GPU-0", "GPU-1"}) {
+	if got := ciResource(out.ContainerInstance.RegisteredResources, "GPU").StringSetValue; !slices.Equal(got, []string{"GPU-0", "GPU-1"}) {
 		t.Errorf("registered GPU = %v; want [GPU-0 GPU-1] from the devices", got)
 	}
 	_, err = s.Client.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{Cluster: aws.String("gpu"), TotalResources: res, PlatformDevices: devs[:1]})
@@ -287,9 +287,9 @@ func TestRegisterContainerInstanceGPU(t *testing.T) {
 func TestRegisterContainerInstanceErrors(t *testing.T) {
 	s := ecstest.Start(t)
 	ctx := context.Background()
-	createCluster(t, s, "c1")
-	createCluster(t, s, "c2")
-	other := registerInstance(t, s, "c2")
+	ciCreateCluster(t, s, "c1")
+	ciCreateCluster(t, s, "c2")
+	other := ciRegister(t, s, "c2")
 
 	attrs := func(n int) []types.Attribute {
 		var out []types.Attribute
@@ -328,7 +328,7 @@ func TestRegisterContainerInstanceErrors(t *testing.T) {
 			t.Errorf("%s: error %v; want %s", tt.name, err, tt.code)
 		}
 	}
-	if got := listInstances(t, s, "c1", ""); len(got) != 0 {
+	if got := ciList(t, s, "c1", ""); len(got) != 0 {
 		t.Errorf("failed registrations left %d instances behind: %v", len(got), got)
 	}
 
@@ -346,10 +346,10 @@ func TestRegisterContainerInstanceErrors(t *testing.T) {
 func TestReregisterContainerInstance(t *testing.T) {
 	s := ecstest.Start(t)
 	ctx := context.Background()
-	createCluster(t, s, "c")
-	ci := registerInstance(t, s, "c")
+	ciCreateCluster(t, s, "c")
+	ci := ciRegister(t, s, "c")
 	arn := aws.ToString(ci.ContainerInstanceArn)
-	id := instanceID(arn)
+	id := ciInstanceID(arn)
 
 	if _, err := s.Client.PutAttributes(ctx, &ecs.PutAttributesInput{Cluster: aws.String("c"), Attributes: []types.Attribute{
 		{Name: aws.String("rack"), Value: aws.String("r1"), TargetId: aws.String(arn)},
@@ -361,13 +361,13 @@ func TestReregisterContainerInstance(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("UpdateContainerInstancesState: %v", err)
 	}
-	placeTask(t, s, "c", id, 512, "8080", true)
+	ciPlaceTask(t, s, "c", id, 512, "8080", true)
 	// This one's share never made it into the instance's books; the
 	// re-registration, which redoes them from the tasks, repairs that.
-	placeTask(t, s, "c", id, 256, "9090", false)
-	before := describeOne(t, s, "c", id)
+	ciPlaceTask(t, s, "c", id, 256, "9090", false)
+	before := ciDescribe(t, s, "c", id)
 
-	res := agentResources()
+	res := ciAgentResources()
 	res[0].IntegerValue = 4096
 	out, err := s.Client.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{
 		Cluster:              aws.String("c"),
@@ -400,25 +400,25 @@ func TestReregisterContainerInstance(t *testing.T) {
 	if got := model.Val(stored.RunningTasksCount); got != 2 {
 		t.Errorf("stored runningTasksCount = %d; want 2, redone from the tasks", got)
 	}
-	if got := resource(after.RegisteredResources, "CPU").IntegerValue; got != 4096 {
+	if got := ciResource(after.RegisteredResources, "CPU").IntegerValue; got != 4096 {
 		t.Errorf("registered CPU = %d; want the new 4096", got)
 	}
-	if got := resource(after.RemainingResources, "CPU").IntegerValue; got != 4096-512-256 {
+	if got := ciResource(after.RemainingResources, "CPU").IntegerValue; got != 4096-512-256 {
 		t.Errorf("remaining CPU = %d; want 4096 less the tasks' 512 and 256", got)
 	}
-	if got := resource(after.RemainingResources, "PORTS").StringSetValue; !slices.Equal(got, []string{"22", "2375", "2376", "8080", "9090", "51678"}) {
+	if got := ciResource(after.RemainingResources, "PORTS").StringSetValue; !slices.Equal(got, []string{"22", "2375", "2376", "8080", "9090", "51678"}) {
 		t.Errorf("remaining PORTS = %v; want the reserved ports and the tasks' 8080 and 9090", got)
 	}
 	if got := aws.ToString(after.VersionInfo.AgentVersion); got != "1.1.0" {
 		t.Errorf("agentVersion = %s; want 1.1.0", got)
 	}
-	if _, ok := attrValue(after.Attributes, "ecs.os-type"); ok {
+	if _, ok := ciAttrValue(after.Attributes, "ecs.os-type"); ok {
 		t.Error("ecs.os-type survived re-registration; the agent's attributes are replaced by the new ones")
 	}
-	if v, _ := attrValue(after.Attributes, "ecs.os-family"); v != "LINUX" {
+	if v, _ := ciAttrValue(after.Attributes, "ecs.os-family"); v != "LINUX" {
 		t.Errorf("ecs.os-family = %q; want LINUX", v)
 	}
-	if v, _ := attrValue(after.Attributes, "rack"); v != "r1" {
+	if v, _ := ciAttrValue(after.Attributes, "rack"); v != "r1" {
 		t.Errorf("custom attribute rack = %q; want r1 kept across re-registration", v)
 	}
 }
@@ -426,11 +426,11 @@ func TestReregisterContainerInstance(t *testing.T) {
 func TestDeregisterContainerInstance(t *testing.T) {
 	s := ecstest.Start(t)
 	ctx := context.Background()
-	createCluster(t, s, "c")
-	idle := registerInstance(t, s, "c")
-	busy := registerInstance(t, s, "c")
-	busyID := instanceID(aws.ToString(busy.ContainerInstanceArn))
-	taskKey := placeTask(t, s, "c", busyID, 256, "8080", true)
+	ciCreateCluster(t, s, "c")
+	idle := ciRegister(t, s, "c")
+	busy := ciRegister(t, s, "c")
+	busyID := ciInstanceID(aws.ToString(busy.ContainerInstanceArn))
+	taskKey := ciPlaceTask(t, s, "c", busyID, 256, "8080", true)
 
 	out, err := s.Client.DeregisterContainerInstance(ctx, &ecs.DeregisterContainerInstanceInput{Cluster: aws.String("c"), ContainerInstance: idle.ContainerInstanceArn})
 	if err != nil {
@@ -439,10 +439,10 @@ func TestDeregisterContainerInstance(t *testing.T) {
 	if got := aws.ToString(out.ContainerInstance.Status); got != "INACTIVE" || out.ContainerInstance.Version != idle.Version+1 {
 		t.Errorf("deregistered status %s version %d; want INACTIVE %d", got, out.ContainerInstance.Version, idle.Version+1)
 	}
-	if got := listInstances(t, s, "c", ""); !slices.Equal(got, []string{aws.ToString(busy.ContainerInstanceArn)}) {
+	if got := ciList(t, s, "c", ""); !slices.Equal(got, []string{aws.ToString(busy.ContainerInstanceArn)}) {
 		t.Errorf("ListContainerInstances = %v; want only the busy instance", got)
 	}
-	if got := describeOne(t, s, "c", aws.ToString(idle.ContainerInstanceArn)); aws.ToString(got.Status) != "INACTIVE" {
+	if got := ciDescribe(t, s, "c", aws.ToString(idle.ContainerInstanceArn)); aws.ToString(got.Status) != "INACTIVE" {
 		t.Errorf("Describe of a deregistered instance: status %s; want INACTIVE", aws.ToString(got.Status))
 	}
 	// Deregistering again changes nothing and is no error.
@@ -459,7 +459,7 @@ func TestDeregisterContainerInstance(t *testing.T) {
 	if !strings.Contains(err.Error(), "Found running tasks on the instance") {
 		t.Errorf("error %v does not say ECS's \"Found running tasks on the instance\"", err)
 	}
-	if got := describeOne(t, s, "c", busyID); aws.ToString(got.Status) != "ACTIVE" || got.Version != busy.Version {
+	if got := ciDescribe(t, s, "c", busyID); aws.ToString(got.Status) != "ACTIVE" || got.Version != busy.Version {
 		t.Errorf("refused deregistration changed the instance: status %s version %d", aws.ToString(got.Status), got.Version)
 	}
 
@@ -471,7 +471,7 @@ func TestDeregisterContainerInstance(t *testing.T) {
 	if aws.ToString(ci.Status) != "INACTIVE" || ci.RunningTasksCount != 0 || ci.AgentConnected {
 		t.Errorf("forced deregistration: status %s running %d agentConnected %v; want INACTIVE 0 false", aws.ToString(ci.Status), ci.RunningTasksCount, ci.AgentConnected)
 	}
-	if got := resource(ci.RemainingResources, "CPU").IntegerValue; got != 2048 {
+	if got := ciResource(ci.RemainingResources, "CPU").IntegerValue; got != 2048 {
 		t.Errorf("remaining CPU after forced deregistration = %d; want all 2048 back", got)
 	}
 	task, _, err := state.Get[state.Task](ctx, s.Store(), taskKey)
