@@ -3,6 +3,7 @@ package ecsapi
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -66,12 +67,9 @@ func (a *API) findTagged(ctx context.Context, arn string) (*tagged, error) {
 			return state.Put(key, c)
 		}}, nil
 	case "task-definition":
-		family, rev, err := parseTaskDefRef(arn)
-		if err != nil {
-			return nil, err
-		}
-		if rev == 0 {
-			return nil, clientErr("The task definition ARN %q has no revision: tags belong to one revision, use arn:aws:ecs:REGION:ACCOUNT:task-definition/FAMILY:REVISION.", arn)
+		family, rev, ok := taskDefARNParts(p)
+		if !ok {
+			return nil, invalidARN(arn, "is not a task definition ARN: tags belong to one revision, arn:aws:ecs:REGION:ACCOUNT:task-definition/FAMILY:REVISION")
 		}
 		key := state.TaskDefKey(family, rev)
 		td, trev, err := state.Get[state.TaskDefinition](ctx, a.st, key)
@@ -133,6 +131,19 @@ func (a *API) findTagged(ctx context.Context, arn string) (*tagged, error) {
 		return nil, invalidParam("The specified task set does not exist: %s.", arn)
 	}
 	return nil, invalidARN(arn, "names a resource type ("+p.Type+") that cannot be tagged; ECS tags "+taggableTypes)
+}
+
+// taskDefARNParts splits the FAMILY:REVISION of a parsed task definition ARN.
+func taskDefARNParts(p ParsedARN) (family string, rev int32, ok bool) {
+	if len(p.Parts) != 1 {
+		return "", 0, false
+	}
+	family, revStr, found := strings.Cut(p.Parts[0], ":")
+	n, err := strconv.ParseInt(revStr, 10, 32)
+	if !found || !validName(family) || err != nil || n < 1 {
+		return "", 0, false
+	}
+	return family, int32(n), true
 }
 
 // taggableCluster reads a cluster for a tag operation: missing is

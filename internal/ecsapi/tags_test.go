@@ -202,8 +202,10 @@ func TestTagResourceUnknownAndMalformedARNs(t *testing.T) {
 		{tagsARNPrefix + "service/nope/api", "ClusterNotFoundException", "nope"},
 		{tagsARNPrefix + "capacity-provider/mine", "InvalidParameterException", "capacity provider does not exist"},
 		{tagsARNPrefix + "task-definition/web:1", "ClientException", "does not exist"},
-		{tagsARNPrefix + "task-definition/web", "ClientException", "family:revision"},
-		{tagsARNPrefix + "task-definition/web:zero", "ClientException", "revision"},
+		{tagsARNPrefix + "task-definition/web", "InvalidParameterException", "ARN provided is invalid"},
+		{tagsARNPrefix + "task-definition/web:zero", "InvalidParameterException", "ARN provided is invalid"},
+		{tagsARNPrefix + "task-definition/web:0", "InvalidParameterException", "ARN provided is invalid"},
+		{tagsARNPrefix + "task-definition/a b:1", "InvalidParameterException", "ARN provided is invalid"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.arn, func(t *testing.T) {
