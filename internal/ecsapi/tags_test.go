@@ -322,3 +322,80 @@ func TestTagResourceConcurrentWritersAllLand(t *testing.T) {
 		t.Errorf("after %d concurrent writers the cluster has %d tags (%s); want every one (lost update?)", writers, n, got)
 	}
 }
+
+// Tags given when resources are created are the ones the tag operations see,
+// and tags added later show in each resource's Describe with include TAGS.
+func TestTagsThroughResourceOperations(t *testing.T) {
+	s := ecstest.Start(t)
+	ctx := context.Background()
+	clustersCreate(t, s.Client, &ecs.CreateClusterInput{ClusterName: aws.String("web")})
+	td, err := s.Client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+		Family: aws.String("app"),
+		ContainerDefinitions: []types.ContainerDefinition{{
+			Name: aws.String("main"), Image: aws.String("wharf-testapp:latest"), Memory: aws.Int32(64), Cpu: 64,
+		}},
+		Tags: tagsOf("from", "register"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := s.Client.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{
+		Cluster: aws.String("web"),
+		TotalResources: []types.Resource{
+			{Name: aws.String("CPU"), Type: aws.String("INTEGER"), IntegerValue: 1024},
+			{Name: aws.String("MEMORY"), Type: aws.String("INTEGER"), IntegerValue: 1024},
+		},
+		Tags: tagsOf("from", "agent"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := s.Client.RunTask(ctx, &ecs.RunTaskInput{
+		Cluster: aws.String("web"), TaskDefinition: td.TaskDefinition.TaskDefinitionArn, Tags: tagsOf("from", "run"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(run.Tasks) != 1 {
+		t.Fatalf("RunTask placed %d tasks (failures %+v); want 1", len(run.Tasks), run.Failures)
+	}
+	tdARN := aws.ToString(td.TaskDefinition.TaskDefinitionArn)
+	instARN := aws.ToString(inst.ContainerInstance.ContainerInstanceArn)
+	taskARN := aws.ToString(run.Tasks[0].TaskArn)
+	for arn, want := range map[string]string{tdARN: "from=register", instARN: "from=agent", taskARN: "from=run"} {
+		if got := tagsList(t, s.Client, arn); got != want {
+			t.Errorf("tags of %s = %q; want %q", arn, got, want)
+		}
+		if err := tagsTag(s.Client, arn, tagsOf("added", "later")); err != nil {
+			t.Fatalf("TagResource(%s): %v", arn, err)
+		}
+	}
+
+	dtd, err := s.Client.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
+		TaskDefinition: aws.String(tdARN), Include: []types.TaskDefinitionField{types.TaskDefinitionFieldTags},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tagsString(dtd.Tags); got != "added=later,from=register" {
+		t.Errorf("DescribeTaskDefinition tags = %q; want added=later,from=register", got)
+	}
+	dci, err := s.Client.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{
+		Cluster: aws.String("web"), ContainerInstances: []string{instARN}, Include: []types.ContainerInstanceField{types.ContainerInstanceFieldTags},
+	})
+	if err != nil || len(dci.ContainerInstances) != 1 {
+		t.Fatalf("DescribeContainerInstances: %v (%+v)", err, dci)
+	}
+	if got := tagsString(dci.ContainerInstances[0].Tags); got != "added=later,from=agent" {
+		t.Errorf("DescribeContainerInstances tags = %q; want added=later,from=agent", got)
+	}
+	dt, err := s.Client.DescribeTasks(ctx, &ecs.DescribeTasksInput{
+		Cluster: aws.String("web"), Tasks: []string{taskARN}, Include: []types.TaskField{types.TaskFieldTags},
+	})
+	if err != nil || len(dt.Tasks) != 1 {
+		t.Fatalf("DescribeTasks: %v (%+v)", err, dt)
+	}
+	if got := tagsString(dt.Tasks[0].Tags); got != "added=later,from=run" {
+		t.Errorf("DescribeTasks tags = %q; want added=later,from=run", got)
+	}
+}
