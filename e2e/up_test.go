@@ -26,9 +26,9 @@ func TestWharfUpRunsATask(t *testing.T) {
 		out, err := c.ListContainerInstances(ctx, &ecs.ListContainerInstancesInput{})
 		return err == nil && len(out.ContainerInstanceArns) == 1
 	})
-	if !strings.Contains(up.output(), "aws ecs list-container-instances --endpoint-url "+url) {
-		t.Errorf("wharf up did not print the aws CLI settings; output:\n%s", up.output())
-	}
+	waitFor(t, 10*time.Second, "wharf up to print the aws CLI settings", func() bool {
+		return strings.Contains(up.output(), "aws ecs list-container-instances --endpoint-url "+url)
+	})
 
 	arn := runOne(t, c, registerTestapp(t, c, "hello"))
 	t.Cleanup(func() { removeContainersOfTask(t, rt, arn) })

@@ -89,7 +89,14 @@ func startCluster(t *testing.T) *cluster {
 		cl.stop()
 		removeTaskContainers(t, rt, ag.InstanceArn())
 	})
-	waitFor(t, 10*time.Second, "instance registered", func() bool { return ag.InstanceArn() != "" })
+	waitFor(t, 10*time.Second, "instance registered", func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("agent stopped before registering: %v", err)
+		default:
+		}
+		return ag.InstanceArn() != ""
+	})
 	return cl
 }
 

@@ -206,6 +206,12 @@ func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		e, ok := AsError(err)
+		if !ok && r.Context().Err() != nil {
+			// The client went away (an agent stopping mid-poll): nobody reads
+			// this answer, and it is no server fault.
+			m.Log.Debug("request abandoned by the client", "op", name, "request_id", reqID)
+			return
+		}
 		if !ok {
 			m.Log.Error("operation failed", "op", name, "request_id", reqID, "err", err)
 			e = &Error{Code: CodeServer, Message: "Internal error; the request ID is " + reqID + ". The server log has the details.", Status: http.StatusInternalServerError}
