@@ -159,6 +159,16 @@ func tdFargateProblem(td *model.TaskDefinition, spec *tdSpec) string {
 		if p := tdFargateContainerProblem(&c); p != "" {
 			return p
 		}
+		// On Fargate the agent acts with the execution role, not an
+		// instance role.
+		if td.ExecutionRoleArn == "" {
+			if lc := c.LogConfiguration; lc != nil && lc.LogDriver == model.LogDriverAwslogs {
+				return fmt.Sprintf("Fargate requires task definition to have execution role ARN to support log driver awslogs (container '%s'); set executionRoleArn.", c.Name)
+			}
+			if tdIsECRImage(c.Image) {
+				return fmt.Sprintf("Fargate requires task definition to have execution role ARN to support ECR images (container '%s'); set executionRoleArn.", c.Name)
+			}
+		}
 	}
 	return ""
 }

@@ -252,6 +252,10 @@ func TestDeleteTaskDefinitions(t *testing.T) {
 	if got := tdListAll(t, s.Client, &ecs.ListTaskDefinitionsInput{Status: types.TaskDefinitionStatusDeleteInProgress}); !slices.Equal(got, tdARNs("job:3")) {
 		t.Errorf("DELETE_IN_PROGRESS = %v; want only job:3, which a task still uses", got)
 	}
+	_, err = s.Client.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String("job:3")})
+	ecstest.WantCode(t, err, "ClientException")
+	_, err = s.Client.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String("job:3")})
+	ecstest.WantCode(t, err, "ClientException")
 
 	// Once the task stops, the next DeleteTaskDefinitions call finishes job:3.
 	running.LastStatus = "STOPPED"

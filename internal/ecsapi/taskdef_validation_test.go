@@ -185,6 +185,12 @@ func TestRegisterTaskDefinitionValidation(t *testing.T) {
 		}, client, "No Fargate configuration"},
 		{"fargate privileged", tdFargate, func(in *ecs.RegisterTaskDefinitionInput) { app(in).Privileged = aws.Bool(true) }, client, "privileged"},
 		{"fargate pid host", tdFargate, func(in *ecs.RegisterTaskDefinitionInput) { in.PidMode = types.PidModeHost }, client, "do not support pidMode 'host'"},
+		{"fargate awslogs without execution role", tdFargate, func(in *ecs.RegisterTaskDefinitionInput) {
+			app(in).LogConfiguration = &types.LogConfiguration{LogDriver: types.LogDriverAwslogs, Options: map[string]string{"awslogs-group": "g", "awslogs-region": "us-east-1"}}
+		}, client, "execution role ARN to support log driver awslogs"},
+		{"fargate ECR image without execution role", tdFargate, func(in *ecs.RegisterTaskDefinitionInput) {
+			app(in).Image = aws.String("123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1")
+		}, client, "execution role ARN to support ECR images"},
 		{"fargate host volume", tdFargate, func(in *ecs.RegisterTaskDefinitionInput) {
 			in.Volumes = []types.Volume{{Name: aws.String("v"), Host: &types.HostVolumeProperties{SourcePath: aws.String("/srv")}}}
 		}, client, "sourcePath"},
