@@ -38,9 +38,12 @@ func invalidARN(arn, why string) error {
 }
 
 // findTagged resolves a resource ARN to the document that holds its tags.
-// Unknown clusters answer ClusterNotFoundException, as the other cluster
-// operations do; other unknown resources answer InvalidParameterException
-// (ClientException for task definitions, as DescribeTaskDefinition does).
+// Malformed ARNs answer InvalidParameterException. Unknown clusters answer
+// ClusterNotFoundException, as the other cluster operations do, and deleted
+// (INACTIVE) ones ECS's "cluster is inactive" InvalidParameterException, which
+// clients such as Terraform recognise. Other unknown resources answer
+// InvalidParameterException (ClientException for task definitions, as
+// DescribeTaskDefinition does).
 func (a *API) findTagged(ctx context.Context, arn string) (*tagged, error) {
 	if arn == "" {
 		return nil, invalidParam("resourceArn is required: give the ARN of one of the %s.", taggableTypes)
