@@ -113,10 +113,24 @@ func health(h *container.Health) (runtime.Health, string) {
 	return runtime.HealthUnknown, out
 }
 
-// portBindings flattens Docker's port map. Docker binds each published
-// port on IPv4 and IPv6 alike, so the same host port appears twice; it is
-// reported once, with the first address Docker lists (IPv4).
+// portBindings flattens Docker's port map. Docker publishes each port on
+// IPv4 and IPv6; some engines (20.10) even give the IPv6 side its own dynamic
+// host port. A port with an IPv4 binding is reported by that binding alone,
+// which is what clients on 127.0.0.1 or the host's address reach; IPv6-only
+// bindings are kept.
 func portBindings(pm nat.PortMap) []runtime.PortBinding {
+	type portKey struct {
+		port  int
+		proto string
+	}
+	hasV4 := map[portKey]bool{}
+	for port, binds := range pm {
+		for _, b := range binds {
+			if !strings.Contains(b.HostIP, ":") {
+				hasV4[portKey{port.Int(), port.Proto()}] = true
+			}
+		}
+	}
 	var out []runtime.PortBinding
 	seen := map[runtime.PortBinding]bool{}
 	for port, binds := range pm {
@@ -124,6 +138,9 @@ func portBindings(pm nat.PortMap) []runtime.PortBinding {
 			hostPort, err := strconv.Atoi(b.HostPort)
 			if err != nil {
 				continue // exposed but not published
+			}
+			if strings.Contains(b.HostIP, ":") && hasV4[portKey{port.Int(), port.Proto()}] {
+				continue
 			}
 			key := runtime.PortBinding{ContainerPort: port.Int(), HostPort: hostPort, Protocol: port.Proto()}
 			if seen[key] {

@@ -162,3 +162,22 @@ func TestTranslateRejects(t *testing.T) {
 		}
 	}
 }
+
+// Docker 20.10 may give a port's IPv6 binding its own dynamic host port; the
+// IPv4 one is what is reported, and IPv6-only bindings are kept.
+func TestPortBindingsPreferIPv4(t *testing.T) {
+	pm := nat.PortMap{
+		"8080/tcp": {{HostIP: "::", HostPort: "32818"}, {HostIP: "0.0.0.0", HostPort: "32819"}},
+		"9090/udp": {{HostIP: "::", HostPort: "40000"}},
+		"7070/tcp": {{HostIP: "0.0.0.0", HostPort: "5000"}, {HostIP: "::", HostPort: "5000"}},
+	}
+	got := portBindings(pm)
+	want := []runtime.PortBinding{
+		{ContainerPort: 7070, HostPort: 5000, Protocol: "tcp", HostIP: "0.0.0.0"},
+		{ContainerPort: 8080, HostPort: 32819, Protocol: "tcp", HostIP: "0.0.0.0"},
+		{ContainerPort: 9090, HostPort: 40000, Protocol: "udp", HostIP: "::"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("portBindings = %+v; want %+v", got, want)
+	}
+}
