@@ -3,9 +3,11 @@ package agent_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,7 +59,9 @@ type cluster struct {
 	stop  func()
 }
 
-func startCluster(t *testing.T) *cluster {
+func startCluster(t *testing.T) *cluster { return startClusterWith(t, time.Hour) }
+
+func startClusterWith(t *testing.T, retention time.Duration) *cluster {
 	t.Helper()
 	rt := dockerRuntime(t)
 	srv := ecstest.Start(t)
@@ -75,7 +79,7 @@ func startCluster(t *testing.T) *cluster {
 		Log:                log,
 		PollWait:           5 * time.Second,
 		ResyncInterval:     time.Second,
-		ContainerRetention: time.Hour,
+		ContainerRetention: retention,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -237,4 +241,18 @@ func httpGet(url string) (int, error) {
 	}
 	resp.Body.Close()
 	return resp.StatusCode, nil
+}
+
+func httpBody(url string) (string, error) {
+	cl := &http.Client{Timeout: 2 * time.Second}
+	resp, err := cl.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return strings.TrimSpace(string(b)), err
 }
