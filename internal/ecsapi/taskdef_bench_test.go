@@ -3,10 +3,12 @@ package ecsapi_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
@@ -21,13 +23,21 @@ import (
 //	go test ./internal/ecsapi/ -run '^$' -bench BenchmarkRegisterTaskDefinition -benchtime 5s
 func BenchmarkRegisterTaskDefinition(b *testing.B) {
 	s := ecstest.Start(b)
+	// The SDK keeps 10 idle connections per host; with more goroutines than
+	// that, connections would be closed and dialled again on every round and
+	// the benchmark would measure TCP setup rather than registrations.
+	client := ecs.New(s.Client.Options(), func(o *ecs.Options) {
+		o.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+			tr.MaxIdleConnsPerHost = 64
+		})
+	})
 	var families atomic.Int64
 	b.SetParallelism(8)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		in := tdBenchInput(fmt.Sprintf("bench-%d", families.Add(1)))
 		for pb.Next() {
-			if _, err := s.Client.RegisterTaskDefinition(context.Background(), in); err != nil {
+			if _, err := client.RegisterTaskDefinition(context.Background(), in); err != nil {
 				b.Error(err)
 				return
 			}
