@@ -67,16 +67,32 @@ func (a *API) taskDefinition(ctx context.Context, ref string, allowInactive bool
 		}
 		return td, nil
 	}
-	items, _, err := state.List[state.TaskDefinition](ctx, a.st, state.TaskDefFamilyPrefix(family), store.ListOptions{})
+	// The latest ACTIVE revision: walk back from the family's last revision,
+	// which is nearly always the answer, instead of decoding every revision.
+	noActive := clientErr("Unable to describe task definition %s: the family has no ACTIVE revision. Register one with RegisterTaskDefinition.", family)
+	fam, _, err := state.Get[state.Family](ctx, a.st, state.FamilyKey(family))
+	if isNotFound(err) {
+		return nil, noActive
+	}
 	if err != nil {
 		return nil, err
 	}
-	for i := len(items) - 1; i >= 0; i-- {
-		if items[i].Val.TaskDefinition.Status == model.TaskDefinitionStatusActive {
-			return items[i].Val, nil
+	if fam.ActiveRevision <= 0 {
+		return nil, noActive
+	}
+	for r := fam.LastRevision; r >= 1; r-- {
+		td, _, err := state.Get[state.TaskDefinition](ctx, a.st, state.TaskDefKey(family, r))
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if td.TaskDefinition.Status == model.TaskDefinitionStatusActive {
+			return td, nil
 		}
 	}
-	return nil, clientErr("Unable to describe task definition %s: the family has no ACTIVE revision. Register one with RegisterTaskDefinition.", family)
+	return nil, noActive
 }
 
 // parseInstanceRef accepts a container instance ID or ARN and returns the
