@@ -17,6 +17,7 @@ import (
 
 	"github.com/wharf-ecs/wharf/internal/agent"
 	"github.com/wharf-ecs/wharf/internal/ecstest"
+	"github.com/wharf-ecs/wharf/internal/runtime"
 	"github.com/wharf-ecs/wharf/internal/runtime/docker"
 )
 
@@ -63,7 +64,18 @@ func startCluster(t *testing.T) *cluster { return startClusterWith(t, time.Hour)
 
 func startClusterWith(t *testing.T, retention time.Duration) *cluster {
 	t.Helper()
+	return startClusterOn(t, retention, nil)
+}
+
+// startClusterOn runs the agent on the Docker runtime, wrapped by wrap when
+// given (to inject faults).
+func startClusterOn(t *testing.T, retention time.Duration, wrap func(runtime.Runtime) runtime.Runtime) *cluster {
+	t.Helper()
 	rt := dockerRuntime(t)
+	var agentRT runtime.Runtime = rt
+	if wrap != nil {
+		agentRT = wrap(rt)
+	}
 	srv := ecstest.Start(t)
 	log := slog.New(slog.DiscardHandler)
 	if os.Getenv("WHARF_TEST_LOG") != "" {
@@ -75,7 +87,7 @@ func startClusterWith(t *testing.T, retention time.Duration) *cluster {
 		DataDir:            t.TempDir(),
 		CPU:                2048,
 		MemoryMiB:          2048,
-		Runtime:            rt,
+		Runtime:            agentRT,
 		Log:                log,
 		PollWait:           5 * time.Second,
 		ResyncInterval:     time.Second,
