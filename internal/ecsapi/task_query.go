@@ -3,6 +3,7 @@ package ecsapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/wharf-ecs/wharf/internal/awsproto"
@@ -26,9 +27,11 @@ type taskSummary struct {
 	InstanceID        string           `json:"wharfInstanceId"`
 }
 
-// DescribeTasks reads each task by its key: the cost grows with the number
-// asked for, never with the number stored.
-func (a *API) DescribeTasks(ctx context.Context, in *model.DescribeTasksRequest) (*model.DescribeTasksResponse, error) {
+// describeTasks does the work of DescribeTasks for both of its forms: it
+// validates the request, reads each task by its key (the cost grows with the
+// number asked for, never with the number stored), hands each stored
+// document to emit, and returns the failures.
+func (a *API) describeTasks(ctx context.Context, in *model.DescribeTasksRequest, emit func(doc []byte, withTags bool) error) ([]model.Failure, error) {
 	if len(in.Tasks) == 0 {
 		return nil, invalidParam("Tasks cannot be empty. Give up to %d task IDs or ARNs (ListTasks finds them).", maxDescribeTasks)
 	}
@@ -47,30 +50,79 @@ func (a *API) DescribeTasks(ctx context.Context, in *model.DescribeTasksRequest)
 		return nil, err
 	}
 	cluster := c.ClusterName
-	out := &model.DescribeTasksResponse{Tasks: make([]model.Task, 0, len(in.Tasks)), Failures: []model.Failure{}}
+	failures := []model.Failure{}
 	for _, ref := range in.Tasks {
 		arnCluster, id, err := parseTaskRef(ref)
 		if err != nil {
-			out.Failures = append(out.Failures, model.Failure{Arn: ref, Reason: reasonMissing, Detail: "not a task ID or ARN"})
+			failures = append(failures, model.Failure{Arn: ref, Reason: reasonMissing, Detail: "not a task ID or ARN"})
 			continue
 		}
 		if arnCluster != "" && arnCluster != cluster {
-			out.Failures = append(out.Failures, model.Failure{Arn: ref, Reason: reasonMissing, Detail: "the task ARN names cluster " + arnCluster + ", not " + cluster})
+			failures = append(failures, model.Failure{Arn: ref, Reason: reasonMissing, Detail: "the task ARN names cluster " + arnCluster + ", not " + cluster})
 			continue
 		}
-		t, _, err := state.Get[state.Task](ctx, a.st, state.TaskKey(cluster, id))
+		kv, err := a.st.Get(ctx, state.TaskKey(cluster, id))
 		if isNotFound(err) {
-			out.Failures = append(out.Failures, model.Failure{Arn: a.arns.Task(cluster, id), Reason: reasonMissing})
+			failures = append(failures, model.Failure{Arn: a.arns.Task(cluster, id), Reason: reasonMissing})
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
+		if err := emit(kv.Value, withTags); err != nil {
+			return nil, fmt.Errorf("task %s: %w", kv.Key, err)
+		}
+	}
+	return failures, nil
+}
+
+// describeTasksWire is DescribeTasks as served: the answer is assembled from
+// the stored documents without decoding them (see task_wire.go).
+func (a *API) describeTasksWire(ctx context.Context, in *model.DescribeTasksRequest) (*awsproto.RawJSON, error) {
+	buf := make([]byte, 0, 2048*len(in.Tasks))
+	buf = append(buf, `{"tasks":[`...)
+	n := 0
+	failures, err := a.describeTasks(ctx, in, func(doc []byte, withTags bool) error {
+		if n > 0 {
+			buf = append(buf, ',')
+		}
+		n++
+		var err error
+		buf, err = appendWireTask(buf, doc, withTags)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	fb, err := json.Marshal(failures)
+	if err != nil {
+		return nil, err
+	}
+	buf = append(buf, `],"failures":`...)
+	buf = append(buf, fb...)
+	buf = append(buf, '}')
+	out := awsproto.RawJSON(buf)
+	return &out, nil
+}
+
+// DescribeTasks is the operation with typed tasks, for callers in process.
+func (a *API) DescribeTasks(ctx context.Context, in *model.DescribeTasksRequest) (*model.DescribeTasksResponse, error) {
+	out := &model.DescribeTasksResponse{Tasks: []model.Task{}}
+	failures, err := a.describeTasks(ctx, in, func(doc []byte, withTags bool) error {
+		var t state.Task
+		if err := json.Unmarshal(doc, &t); err != nil {
+			return err
+		}
 		if !withTags {
 			t.Tags = nil
 		}
 		out.Tasks = append(out.Tasks, t.Task)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	out.Failures = failures
 	return out, nil
 }
 

@@ -15,7 +15,7 @@ func (a *API) registerTasks(s *awsproto.Service) {
 	awsproto.Handle(s, "RunTask", a.RunTask)
 	awsproto.Handle(s, "StartTask", a.StartTask)
 	awsproto.Handle(s, "StopTask", a.StopTask)
-	awsproto.Handle(s, "DescribeTasks", a.DescribeTasks)
+	awsproto.Handle(s, "DescribeTasks", a.describeTasksWire)
 	awsproto.Handle(s, "ListTasks", a.ListTasks)
 	awsproto.Handle(s, "SubmitTaskStateChange", a.SubmitTaskStateChange)
 	awsproto.Handle(s, "SubmitContainerStateChange", a.SubmitContainerStateChange)
