@@ -58,3 +58,19 @@ func TestCountClass(t *testing.T) {
 		}
 	}
 }
+
+func TestMoveCount(t *testing.T) {
+	inst := &state.ContainerInstance{}
+	moveCount(inst, countNone, countPending)
+	moveCount(inst, countNone, countPending)
+	moveCount(inst, countPending, countRunning)
+	moveCount(inst, countRunning, countRunning)
+	if p, r, v := model.Val(inst.PendingTasksCount), model.Val(inst.RunningTasksCount), model.Val(inst.Version); p != 1 || r != 1 || v != 3 {
+		t.Errorf("after two placed and one running: pending %d running %d version %d; want 1 1 3", p, r, v)
+	}
+	moveCount(inst, countRunning, countNone)
+	moveCount(inst, countRunning, countNone) // a count never goes below zero
+	if p, r := model.Val(inst.PendingTasksCount), model.Val(inst.RunningTasksCount); p != 1 || r != 0 {
+		t.Errorf("after stops: pending %d running %d; want 1 0", p, r)
+	}
+}

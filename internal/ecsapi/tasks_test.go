@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -333,8 +334,28 @@ func TestRunTaskIdempotency(t *testing.T) {
 	if !errors.As(err, &conflict) || !slices.Equal(conflict.ResourceIds, arns(first)) {
 		t.Fatalf("same token, other parameters: %v; want ConflictException with resourceIds %v", err, arns(first))
 	}
-	if got := tkListAll(t, s, ecs.ListTasksInput{Cluster: aws.String("c")}); len(got) != 2 {
-		t.Errorf("ListTasks = %d tasks; want 2", len(got))
+	// Concurrent retries with a fresh token: one request places, the others
+	// find its record and answer with the same tasks.
+	var wg sync.WaitGroup
+	results := make([][]string, 8)
+	for i := range results {
+		wg.Go(func() {
+			out, err := s.Client.RunTask(context.Background(), &ecs.RunTaskInput{Cluster: aws.String("c"), TaskDefinition: aws.String("web"), ClientToken: aws.String("tok-2")})
+			if err != nil {
+				t.Errorf("concurrent RunTask with one token: %v", err)
+				return
+			}
+			results[i] = arns(out)
+		})
+	}
+	wg.Wait()
+	for _, r := range results[1:] {
+		if len(r) != 1 || !slices.Equal(r, results[0]) {
+			t.Errorf("concurrent RunTask with one token answered %v and %v; want the same single task", results[0], r)
+		}
+	}
+	if got := tkListAll(t, s, ecs.ListTasksInput{Cluster: aws.String("c")}); len(got) != 3 {
+		t.Errorf("ListTasks = %d tasks; want 3", len(got))
 	}
 }
 
