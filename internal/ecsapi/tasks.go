@@ -139,6 +139,8 @@ func (a *API) runOnce(ctx context.Context, l *taskLaunch, count int, distinct bo
 	picks, rejected := taskPlace(cands, l.demand, count, distinct)
 	out := &model.RunTaskResponse{Tasks: []model.Task{}, Failures: failuresOf(rejected)}
 	if len(picks) == 0 {
+		// Nothing placed, nothing written: not even the clientToken, so that
+		// a retry once capacity frees up can still place the tasks.
 		return out, nil
 	}
 	now := a.timeNow()
