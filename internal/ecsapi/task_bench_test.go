@@ -3,6 +3,7 @@ package ecsapi_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -121,19 +122,50 @@ func BenchmarkDescribeTasks100(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	var took []time.Duration
-	for b.Loop() {
-		in := &ecs.DescribeTasksInput{Cluster: aws.String("bench"), Tasks: pick()}
-		start := time.Now()
-		out, err := client.DescribeTasks(ctx, in)
-		took = append(took, time.Since(start))
-		if err != nil {
-			b.Fatalf("DescribeTasks: %v", err)
+	// sdk: the official client, decoding the answer into typed tasks.
+	b.Run("sdk", func(b *testing.B) {
+		var took []time.Duration
+		for b.Loop() {
+			in := &ecs.DescribeTasksInput{Cluster: aws.String("bench"), Tasks: pick()}
+			start := time.Now()
+			out, err := client.DescribeTasks(ctx, in)
+			took = append(took, time.Since(start))
+			if err != nil {
+				b.Fatalf("DescribeTasks: %v", err)
+			}
+			if len(out.Tasks) != asked {
+				b.Fatalf("DescribeTasks: %d tasks, failures %+v; want %d", len(out.Tasks), out.Failures, asked)
+			}
 		}
-		if len(out.Tasks) != asked {
-			b.Fatalf("DescribeTasks: %d tasks, failures %+v; want %d", len(out.Tasks), out.Failures, asked)
+		reportLatency(b, took)
+	})
+	// http: the server's part as a caller sees it on the wire — request sent,
+	// whole answer read — without the SDK's decoding on the same 2 cores.
+	b.Run("http", func(b *testing.B) {
+		hc := &http.Client{}
+		var took []time.Duration
+		for b.Loop() {
+			body, _ := json.Marshal(map[string]any{"cluster": "bench", "tasks": pick()})
+			req, _ := http.NewRequest(http.MethodPost, s.URL()+"/", bytes.NewReader(body))
+			req.Header.Set("X-Amz-Target", "AmazonEC2ContainerServiceV20141113.DescribeTasks")
+			req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+			start := time.Now()
+			resp, err := hc.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n, err := io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			took = append(took, time.Since(start))
+			if err != nil || resp.StatusCode != http.StatusOK || n < 1000 {
+				b.Fatalf("DescribeTasks over HTTP: %s, %d bytes, %v", resp.Status, n, err)
+			}
 		}
-	}
+		reportLatency(b, took)
+	})
+}
+
+func reportLatency(b *testing.B, took []time.Duration) {
 	slices.Sort(took)
 	q := func(p float64) float64 {
 		return float64(took[min(int(p*float64(len(took))), len(took)-1)]) / float64(time.Millisecond)
