@@ -1,0 +1,181 @@
+package scheduler
+
+import (
+	"cmp"
+	"slices"
+)
+
+// Place plans r.Count tasks on the snapshot. It returns an error only for a
+// request the engine cannot honour (a negative count, an unknown strategy,
+// spread without a group, ...); a task that fits nowhere is not an error but
+// an unplaced entry in the plan, with every instance's reason beside it.
+func Place(s *Snapshot, r *Request) (*Plan, error) {
+	st, err := newStack(s, r)
+	if err != nil {
+		return nil, err
+	}
+	plan := &Plan{Tasks: make([]Placement, r.Count)}
+	for t := 0; t < r.Count; t++ {
+		var explained []Rejection
+		if r.Explain {
+			explained = st.rejections()
+		}
+		i, ok := st.choose()
+		if !ok {
+			if explained == nil {
+				explained = st.rejections()
+			}
+			plan.Rejections = explained
+			// A failed task changes nothing, so every later task would
+			// fail the same way for the same reasons.
+			if r.Explain {
+				for u := t; u < r.Count; u++ {
+					plan.Tasks[u].Rejections = explained
+				}
+			}
+			break
+		}
+		gpus := st.place(i)
+		inst := st.work.get(i)
+		plan.Tasks[t] = Placement{ARN: inst.ARN, ID: inst.ID, GPUs: gpus, Rejections: explained}
+	}
+	return plan, nil
+}
+
+// keys are a candidate's ranker keys, compared in order.
+type keys [MaxStrategies]int64
+
+// better reports whether candidate a (keys ka) beats b (keys kb): the first
+// key that differs decides, and snapshot order settles full ties.
+func better(ka *keys, a int32, kb *keys, b int32, n int) bool {
+	for j := 0; j < n; j++ {
+		if ka[j] != kb[j] {
+			return ka[j] < kb[j]
+		}
+	}
+	return a < b
+}
+
+func (st *stack) feasible(inst *Instance) bool {
+	for _, c := range st.checkers {
+		if c.check(inst).why != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func (st *stack) keysOf(inst *Instance) (k keys) {
+	for j, r := range st.rankers {
+		k[j] = r.key(inst)
+	}
+	return k
+}
+
+// choose picks the instance for the next task, or reports that none fits.
+func (st *stack) choose() (int32, bool) {
+	if st.ordered != nil {
+		return st.walk(st.ordered)
+	}
+	return st.scan()
+}
+
+// place books the next task on instance i and tells the stateful rankers.
+func (st *stack) place(i int32) []string {
+	gpus := st.work.take(i, st.req)
+	inst := st.work.get(i)
+	for _, o := range st.observers {
+		o.placed(inst)
+	}
+	return gpus
+}
+
+// scan considers every instance. It is the general path: spread and random
+// depend on state no index of the snapshot keeps.
+func (st *stack) scan() (int32, bool) {
+	best := int32(-1)
+	var bestKeys keys
+	n := len(st.rankers)
+	for i := range int32(len(st.work.base)) {
+		inst := st.work.get(i)
+		if !st.feasible(inst) {
+			continue
+		}
+		if n == 0 {
+			// No strategy: the first feasible instance in ARN order.
+			return i, true
+		}
+		k := st.keysOf(inst)
+		if best < 0 || better(&k, i, &bestKeys, best, n) {
+			best, bestKeys = i, k
+		}
+	}
+	return best, best >= 0
+}
+
+// walk serves a first ranker whose key the snapshot keeps sorted (binpack):
+// it visits the instances from the smallest key that can fit, and stops as
+// soon as no later instance can beat the best found. The instances this plan
+// already touched sit in the sorted order at their old keys, so the walk
+// skips them and they are weighed separately; a plan touches few.
+func (st *stack) walk(o orderedRanker) (int32, bool) {
+	best := int32(-1)
+	var bestKeys keys
+	n := len(st.rankers)
+	for _, i := range st.work.touched {
+		inst := st.work.copies[i]
+		if !st.feasible(inst) {
+			continue
+		}
+		k := st.keysOf(inst)
+		if best < 0 || better(&k, i, &bestKeys, best, n) {
+			best, bestKeys = i, k
+		}
+	}
+	base := st.work.base
+	order := o.order()
+	// Instances below the floor fail the resource check of the ranker's
+	// own field, so the walk starts past them.
+	start, _ := slices.BinarySearchFunc(order, o.floor(), func(i int32, floor int64) int {
+		return cmp.Compare(o.key(&base[i]), floor)
+	})
+	for _, i := range order[start:] {
+		if st.work.isTouched(i) {
+			continue
+		}
+		inst := &base[i]
+		if best >= 0 && o.key(inst) > bestKeys[0] {
+			break // sorted: nothing further has a smaller first key
+		}
+		if !st.feasible(inst) {
+			continue
+		}
+		k := st.keysOf(inst)
+		if best < 0 || better(&k, i, &bestKeys, best, n) {
+			best, bestKeys = i, k
+		}
+		if n == 1 {
+			// With no later ranker, (key, index) order is the ranking
+			// itself: the first feasible untouched instance beats every
+			// later one.
+			break
+		}
+	}
+	return best, best >= 0
+}
+
+// rejections says why each instance refuses the next task, in ARN order;
+// instances that would take it are left out.
+func (st *stack) rejections() []Rejection {
+	var out []Rejection
+	for i := range int32(len(st.work.base)) {
+		inst := st.work.get(i)
+		for _, c := range st.checkers {
+			if v := c.check(inst); v.why != nil {
+				out = append(out, v.rejection(inst))
+				break
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,140 @@
+package scheduler
+
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+// StatusActive is the only container instance status that takes new tasks.
+const StatusActive = "ACTIVE"
+
+// AttrExternal is the attribute that marks an instance as external (ECS
+// Anywhere): a task whose launch type is EXTERNAL goes only to instances that
+// carry it, and a task whose launch type is EC2 only to instances that do not.
+// Any value counts; only presence matters.
+const AttrExternal = "ecs.capability.external"
+
+// Instance is one container instance as placement sees it: plain data, built
+// by the caller from whatever it stores.
+type Instance struct {
+	// ID is the container instance ID (the last part of its ARN). Spread on
+	// instanceId or host buckets by it.
+	ID  string
+	ARN string
+	// Status is ECS's container instance status: ACTIVE, DRAINING,
+	// REGISTERING, DEREGISTERING, REGISTRATION_FAILED or INACTIVE.
+	Status         string
+	AgentConnected bool
+	AgentVersion   string
+	EC2InstanceID  string
+	RegisteredAt   time.Time
+
+	// CPU and Memory are what remains: CPU units and MiB not yet reserved.
+	CPU    int64
+	Memory int64
+	// PortsTCP and PortsUDP are the host ports in use, reserved ones included.
+	PortsTCP []int32
+	PortsUDP []int32
+	// GPUs lists the IDs of the GPUs no task holds yet.
+	GPUs []string
+
+	// Attributes maps each attribute's name to its value, "" for an attribute
+	// that has none.
+	Attributes map[string]string
+	// Groups counts the instance's tasks per task group ("service:web",
+	// "family:web"): what spread and distinctInstance balance and forbid.
+	Groups map[string]int
+	// RunningTasks is the instance's runningTasksCount.
+	RunningTasks int
+}
+
+// Snapshot is an immutable view of a cluster's container instances, in ARN
+// order, with the orders binpack walks precomputed. Build it once per change
+// of the cluster and place any number of requests against it, from any
+// number of goroutines.
+type Snapshot struct {
+	insts []Instance
+	// byCPU and byMemory hold instance indices sorted by remaining CPU
+	// (memory), then by index, so that binpack can start at the tightest fit
+	// by binary search instead of scanning every instance.
+	byCPU    []int32
+	byMemory []int32
+}
+
+// NewSnapshot builds a snapshot of the instances. It copies the slice but
+// takes ownership of the maps and slices each instance holds: the caller must
+// not modify them afterwards. Port lists that are not sorted are replaced by
+// sorted copies.
+func NewSnapshot(instances []Instance) *Snapshot {
+	insts := slices.Clone(instances)
+	// ARN order makes plans independent of the order the caller listed the
+	// instances in, so that equal inputs give equal plans.
+	slices.SortStableFunc(insts, func(a, b Instance) int {
+		return cmp.Or(cmp.Compare(a.ARN, b.ARN), cmp.Compare(a.ID, b.ID))
+	})
+	for i := range insts {
+		insts[i].PortsTCP = sortedPorts(insts[i].PortsTCP)
+		insts[i].PortsUDP = sortedPorts(insts[i].PortsUDP)
+	}
+	s := &Snapshot{insts: insts}
+	s.byCPU = orderBy(insts, cpuOf)
+	s.byMemory = orderBy(insts, memoryOf)
+	return s
+}
+
+// Len is the number of instances.
+func (s *Snapshot) Len() int { return len(s.insts) }
+
+// Instance returns the i-th instance in ARN order. It belongs to the
+// snapshot: read it, never modify it.
+func (s *Snapshot) Instance(i int) *Instance { return &s.insts[i] }
+
+func cpuOf(in *Instance) int64    { return in.CPU }
+func memoryOf(in *Instance) int64 { return in.Memory }
+
+// orderBy returns the instance indices sorted by field, then by index.
+func orderBy(insts []Instance, field func(*Instance) int64) []int32 {
+	order := make([]int32, len(insts))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		return cmp.Or(cmp.Compare(field(&insts[a]), field(&insts[b])), cmp.Compare(a, b))
+	})
+	return order
+}
+
+// sortedPorts returns ports sorted and without duplicates, copying only when
+// they are not already.
+func sortedPorts(ports []int32) []int32 {
+	strict := true
+	for i := 1; i < len(ports); i++ {
+		if ports[i-1] >= ports[i] {
+			strict = false
+			break
+		}
+	}
+	if strict {
+		return ports
+	}
+	out := slices.Clone(ports)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// portInUse reports whether port is in the sorted list used.
+func portInUse(used []int32, port int32) bool {
+	_, found := slices.BinarySearch(used, port)
+	return found
+}
+
+// withPorts returns a new sorted list holding used and add; it never writes
+// into used, which may belong to the snapshot.
+func withPorts(used, add []int32) []int32 {
+	out := make([]int32, 0, len(used)+len(add))
+	out = append(out, used...)
+	out = append(out, add...)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
