@@ -178,7 +178,7 @@ func (c memberOfCheck) check(inst *Instance) verdict {
 type cpuCheck struct{ need int64 }
 
 var whyCPU = &why{CheckCPU, ReasonCPU, func(_ *Instance, need, have int64) string {
-	return fmt.Sprintf("needs %d CPU units, has %d", need, have)
+	return fmt.Sprintf("needs %d %s, has %d", need, plural(need, "CPU unit", "CPU units"), have)
 }}
 
 func (c cpuCheck) check(inst *Instance) verdict {

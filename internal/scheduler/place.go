@@ -14,6 +14,12 @@ func Place(s *Snapshot, r *Request) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	return st.plan(), nil
+}
+
+// plan places the request's tasks one at a time on the working copy.
+func (st *stack) plan() *Plan {
+	r := st.req
 	plan := &Plan{Tasks: make([]Placement, r.Count)}
 	for t := 0; t < r.Count; t++ {
 		var explained []Rejection
@@ -39,7 +45,7 @@ func Place(s *Snapshot, r *Request) (*Plan, error) {
 		inst := st.work.get(i)
 		plan.Tasks[t] = Placement{ARN: inst.ARN, ID: inst.ID, GPUs: gpus, Rejections: explained}
 	}
-	return plan, nil
+	return plan
 }
 
 // keys are a candidate's ranker keys, compared in order.
