@@ -153,6 +153,8 @@ type test struct {
 
 	set       map[string]struct{} // in-lists long enough to be worth hashing
 	re        *regexp.Regexp      // =~ and !~, anchored at both ends
+	prefix    string              // for a pattern that is prefix.*
+	isPrefix  bool                // whether prefix stands in for re
 	num       float64             // an attribute ordering's numeric argument
 	numeric   bool                // whether num is set
 	version   []uint64            // agentVersion
@@ -226,9 +228,9 @@ func (t *test) match(o op, v string) bool {
 	case opNotIn:
 		return !t.inList(v)
 	case opMatches:
-		return t.re.MatchString(v)
+		return t.matches(v)
 	case opNotMatches:
-		return !t.re.MatchString(v)
+		return !t.matches(v)
 	case opGt, opGe, opLt, opLe:
 		if t.numeric {
 			f, ok := parseNumber(v)
@@ -246,6 +248,14 @@ func (t *test) match(o op, v string) bool {
 		return o.holds(strings.Compare(v, t.args[0]))
 	}
 	return false
+}
+
+func (t *test) matches(v string) bool {
+	if t.isPrefix {
+		// . does not match a newline, so neither may the rest of v.
+		return strings.HasPrefix(v, t.prefix) && strings.IndexByte(v[len(t.prefix):], '\n') < 0
+	}
+	return t.re.MatchString(v)
 }
 
 func (t *test) inList(v string) bool {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -118,6 +119,9 @@ func (p *parser) expected(off int, what string) error {
 // got describes the text at off for an error message: one punctuation
 // character, or the run up to the next space, shortened if long.
 func (p *parser) got(off int) string {
+	for off < len(p.src) && isSpace(p.src[off]) {
+		off++
+	}
 	if off >= len(p.src) {
 		return "the end of the expression"
 	}
@@ -473,6 +477,7 @@ func (p *parser) compile(t *test, offs []int) error {
 					"(patterns are Go's RE2 syntax, which has no look-around or back-references)", a, p.col(offs[i]), err)
 			}
 			t.re = re
+			t.prefix, t.isPrefix = literalPrefix(a)
 		}
 	}
 	if len(t.args) >= setThreshold {
@@ -495,4 +500,28 @@ func compilePattern(pat string) (*regexp.Regexp, error) {
 		return nil, err
 	}
 	return regexp.Compile(`^(?:` + pat + `)$`)
+}
+
+// literalPrefix recognises the pattern most constraints use, a literal
+// followed by .* (t2.*), so that Eval can test it with strings.HasPrefix
+// rather than run the regexp, which otherwise takes half an evaluation.
+func literalPrefix(pat string) (string, bool) {
+	re, err := syntax.Parse(pat, syntax.Perl)
+	if err != nil {
+		return "", false
+	}
+	re = re.Simplify()
+	if re.Op != syntax.OpConcat || len(re.Sub) != 2 {
+		return "", false
+	}
+	lit, star := re.Sub[0], re.Sub[1]
+	if lit.Op != syntax.OpLiteral || lit.Flags&syntax.FoldCase != 0 ||
+		star.Op != syntax.OpStar || star.Sub[0].Op != syntax.OpAnyCharNotNL {
+		return "", false
+	}
+	// The regexp reads invalid UTF-8 as U+FFFD; HasPrefix would not.
+	if slices.Contains(lit.Rune, utf8.RuneError) {
+		return "", false
+	}
+	return string(lit.Rune), true
 }
