@@ -47,7 +47,7 @@ func TestBinpackOrder(t *testing.T) {
 		wantOrder []int32
 		wantFloor int64
 	}{
-		{FieldCPU, []int32{1, 3, 2, 0}, 2},    // b d (1), c (2), a (3)
+		{FieldCPU, []int32{1, 3, 2, 0}, 2},     // b d (1), c (2), a (3)
 		{FieldMemory, []int32{1, 2, 3, 0}, 15}, // b c (10), d (20), a (30)
 	} {
 		b := newBinpack(snap, req, tt.field)
