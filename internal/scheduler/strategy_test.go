@@ -119,7 +119,7 @@ func TestStrategyCombinations(t *testing.T) {
 			},
 			count: 2, memory: 100,
 			strategies: []Strategy{perInstance},
-			want: "a a",
+			want:       "a a",
 		},
 		{
 			name: "spread on host is spread on instanceId",
@@ -129,7 +129,7 @@ func TestStrategyCombinations(t *testing.T) {
 			},
 			count: 2, memory: 100,
 			strategies: []Strategy{{Spread, FieldHost}},
-			want: "b a",
+			want:       "b a",
 		},
 		{
 			name: "binpack cpu, then binpack memory",
@@ -140,7 +140,7 @@ func TestStrategyCombinations(t *testing.T) {
 			},
 			count: 1, memory: 100,
 			strategies: []Strategy{{Binpack, FieldCPU}, binpackMem},
-			want: "b",
+			want:       "b",
 		},
 		{
 			name: "the service default: zones, then instances",
@@ -152,7 +152,7 @@ func TestStrategyCombinations(t *testing.T) {
 			},
 			count: 4, memory: 100,
 			strategies: ServiceDefaultStrategies(),
-			want: "a b c d",
+			want:       "a b c d",
 		},
 	}
 	for _, tt := range tests {
