@@ -98,23 +98,47 @@ func (st *stack) place(i int32) []string {
 
 // scan considers every instance. It is the general path: spread and random
 // depend on state no index of the snapshot keeps.
+//
+// As in walk, an untouched instance found infeasible stays so for the whole
+// plan, so the first scan keeps the feasible ones and later scans visit only
+// those: the instances the plan touched are among them (only a feasible
+// instance gets a task) and are checked again on their copies. Visiting them
+// in snapshot order keeps the random strategy's draws, and so the plan, the
+// same as a scan of everything.
 func (st *stack) scan() (int32, bool) {
 	best := int32(-1)
 	var bestKeys keys
 	n := len(st.rankers)
-	for i := range int32(len(st.work.base)) {
-		inst := st.work.get(i)
-		if !st.feasible(inst) {
-			continue
-		}
-		if n == 0 {
-			// No strategy: the first feasible instance in ARN order.
-			return i, true
-		}
+	consider := func(i int32, inst *Instance) {
 		k := st.keysOf(inst)
 		if best < 0 || better(&k, i, &bestKeys, best, n) {
 			best, bestKeys = i, k
 		}
+	}
+	if st.candidates == nil {
+		st.candidates = []int32{}
+		for i := range int32(len(st.work.base)) {
+			inst := st.work.get(i)
+			if !st.feasible(inst) {
+				continue
+			}
+			if n == 0 {
+				// No strategy: the first feasible instance in ARN
+				// order. Nothing is kept: the next scan starts over.
+				st.candidates = nil
+				return i, true
+			}
+			st.candidates = append(st.candidates, i)
+			consider(i, inst)
+		}
+		return best, best >= 0
+	}
+	for _, i := range st.candidates {
+		inst := st.work.get(i)
+		if st.work.isTouched(i) && !st.feasible(inst) {
+			continue
+		}
+		consider(i, inst)
 	}
 	return best, best >= 0
 }
@@ -124,6 +148,11 @@ func (st *stack) scan() (int32, bool) {
 // soon as no later instance can beat the best found. The instances this plan
 // already touched sit in the sorted order at their old keys, so the walk
 // skips them and they are weighed separately; a plan touches few.
+//
+// An untouched instance is the snapshot's, and checks depend only on the
+// instance, so one found infeasible stays infeasible for the whole plan: each
+// walk resumes where the previous one met its first instance not proven
+// infeasible, and a plan of many tasks walks the rejected prefix once.
 func (st *stack) walk(o orderedRanker) (int32, bool) {
 	best := int32(-1)
 	var bestKeys keys
@@ -140,12 +169,17 @@ func (st *stack) walk(o orderedRanker) (int32, bool) {
 	}
 	base := st.work.base
 	order := o.order()
-	// Instances below the floor fail the resource check of the ranker's
-	// own field, so the walk starts past them.
-	start, _ := slices.BinarySearchFunc(order, o.floor(), func(i int32, floor int64) int {
-		return cmp.Compare(o.key(&base[i]), floor)
-	})
-	for _, i := range order[start:] {
+	if st.walkFrom < 0 {
+		// Instances below the floor fail the resource check of the
+		// ranker's own field, so the first walk starts past them.
+		st.walkFrom, _ = slices.BinarySearchFunc(order, o.floor(), func(i int32, floor int64) int {
+			return cmp.Compare(o.key(&base[i]), floor)
+		})
+	}
+	resume := -1
+	p := st.walkFrom
+	for ; p < len(order); p++ {
+		i := order[p]
 		if st.work.isTouched(i) {
 			continue
 		}
@@ -155,6 +189,9 @@ func (st *stack) walk(o orderedRanker) (int32, bool) {
 		}
 		if !st.feasible(inst) {
 			continue
+		}
+		if resume < 0 {
+			resume = p
 		}
 		k := st.keysOf(inst)
 		if best < 0 || better(&k, i, &bestKeys, best, n) {
@@ -167,6 +204,10 @@ func (st *stack) walk(o orderedRanker) (int32, bool) {
 			break
 		}
 	}
+	if resume < 0 {
+		resume = p
+	}
+	st.walkFrom = resume
 	return best, best >= 0
 }
 

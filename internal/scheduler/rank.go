@@ -64,16 +64,13 @@ type spreadAttribute struct {
 
 func newSpreadAttribute(s *Snapshot, group, name string) *spreadAttribute {
 	sp := &spreadAttribute{name: name, group: group, counts: map[string]int64{}}
-	for i := range s.insts {
+	for _, i := range s.groups[group] {
 		inst := &s.insts[i]
-		v, ok := inst.Attributes[name]
-		if !ok {
+		if v, ok := inst.Attributes[name]; ok {
+			sp.counts[v] += int64(inst.Groups[group])
+		} else {
 			sp.missing += int64(inst.Groups[group])
-			continue
 		}
-		// Every value gets an entry, even with no task, so that an empty
-		// zone is known to be empty.
-		sp.counts[v] += int64(inst.Groups[group])
 	}
 	return sp
 }

@@ -74,7 +74,9 @@ type MemberOf struct {
 // cluster query language (package cql) provides the real one through an
 // adapter; tests use MatcherFunc. The instance it sees is the working view of
 // the plan: its running task count and task groups include the tasks placed
-// earlier in the same plan.
+// earlier in the same plan. Its answer must depend on the instance alone:
+// the engine asks once about an instance the plan has not touched and
+// remembers the answer for the rest of the plan.
 type Matcher interface {
 	Match(inst *Instance) bool
 }

@@ -60,6 +60,10 @@ type Snapshot struct {
 	// by binary search instead of scanning every instance.
 	byCPU    []int32
 	byMemory []int32
+	// groups lists, per task group, the instances that run tasks of it, so
+	// that a spread on an attribute counts the group's tasks without
+	// visiting every instance.
+	groups map[string][]int32
 }
 
 // NewSnapshot builds a snapshot of the instances. It copies the slice but
@@ -67,12 +71,21 @@ type Snapshot struct {
 // not modify them afterwards. Port lists that are not sorted are replaced by
 // sorted copies.
 func NewSnapshot(instances []Instance) *Snapshot {
-	insts := slices.Clone(instances)
 	// ARN order makes plans independent of the order the caller listed the
-	// instances in, so that equal inputs give equal plans.
-	slices.SortStableFunc(insts, func(a, b Instance) int {
-		return cmp.Or(cmp.Compare(a.ARN, b.ARN), cmp.Compare(a.ID, b.ID))
+	// instances in, so that equal inputs give equal plans. Sorting indices
+	// and copying once is much cheaper than sorting the structs themselves.
+	perm := make([]int32, len(instances))
+	for i := range perm {
+		perm[i] = int32(i)
+	}
+	slices.SortFunc(perm, func(a, b int32) int {
+		x, y := &instances[a], &instances[b]
+		return cmp.Or(cmp.Compare(x.ARN, y.ARN), cmp.Compare(x.ID, y.ID), cmp.Compare(a, b))
 	})
+	insts := make([]Instance, len(instances))
+	for i, j := range perm {
+		insts[i] = instances[j]
+	}
 	for i := range insts {
 		insts[i].PortsTCP = sortedPorts(insts[i].PortsTCP)
 		insts[i].PortsUDP = sortedPorts(insts[i].PortsUDP)
@@ -80,6 +93,14 @@ func NewSnapshot(instances []Instance) *Snapshot {
 	s := &Snapshot{insts: insts}
 	s.byCPU = orderBy(insts, cpuOf)
 	s.byMemory = orderBy(insts, memoryOf)
+	s.groups = map[string][]int32{}
+	for i := range insts {
+		for g, n := range insts[i].Groups {
+			if n > 0 {
+				s.groups[g] = append(s.groups[g], int32(i))
+			}
+		}
+	}
 	return s
 }
 

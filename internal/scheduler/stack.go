@@ -101,15 +101,20 @@ type stack struct {
 	rankers   []ranker
 	observers []observer
 	// ordered is the first ranker when the snapshot keeps its order, which
-	// lets choose walk from the best key instead of scanning.
-	ordered orderedRanker
+	// lets choose walk from the best key instead of scanning; walkFrom is
+	// where the next walk starts in that order, -1 before the first.
+	ordered  orderedRanker
+	walkFrom int
+	// candidates are the instances the first scan found feasible, in
+	// snapshot order; nil before it.
+	candidates []int32
 }
 
 func newStack(s *Snapshot, r *Request) (*stack, error) {
 	if err := r.validate(); err != nil {
 		return nil, err
 	}
-	st := &stack{snap: s, req: r, work: newWork(s)}
+	st := &stack{snap: s, req: r, work: newWork(s), walkFrom: -1}
 	for _, build := range checkerBuilders {
 		st.checkers = append(st.checkers, build(r)...)
 	}
