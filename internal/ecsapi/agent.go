@@ -26,7 +26,13 @@ func (a *API) AgentService() *awsproto.Service {
 }
 
 // Run keeps the API's in-memory indexes current until ctx ends.
-func (a *API) Run(ctx context.Context) { a.index.run(ctx) }
+func (a *API) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); a.index.run(ctx) }()
+	go func() { defer wg.Done(); a.instances.run(ctx) }()
+	wg.Wait()
+}
 
 // heartbeats remembers when each container instance's agent last polled. It
 // is in memory on purpose: a poll per agent every few seconds is too hot to

@@ -27,13 +27,14 @@ type Config struct {
 
 // API serves the ECS operations.
 type API struct {
-	st      store.Store
-	arns    ARNs
-	log     *slog.Logger
-	now     func() time.Time
-	service *awsproto.Service
-	index   *taskIndex
-	beats   heartbeats
+	st        store.Store
+	arns      ARNs
+	log       *slog.Logger
+	now       func() time.Time
+	service   *awsproto.Service
+	index     *taskIndex
+	instances *instanceCache
+	beats     heartbeats
 	// stopping is closed when the server shuts down, ending long polls.
 	stopping chan struct{}
 	stopOnce sync.Once
@@ -54,6 +55,7 @@ func New(cfg Config) *API {
 		a.now = time.Now
 	}
 	a.index = newTaskIndex(cfg.Store, a.log.With("component", "taskindex"))
+	a.instances = newInstanceCache(cfg.Store, a.log.With("component", "instancecache"))
 	a.stopping = make(chan struct{})
 	s := awsproto.NewService(model.TargetPrefix, model.Operations)
 	a.registerClusters(s)
@@ -61,6 +63,7 @@ func New(cfg Config) *API {
 	a.registerContainerInstances(s)
 	a.registerAttributes(s)
 	a.registerTasks(s)
+	a.registerServices(s)
 	a.registerTags(s)
 	a.registerAccountSettings(s)
 	a.registerAgent(s)

@@ -19,19 +19,24 @@ type taskIndex struct {
 	st  store.Store
 	log *slog.Logger
 
-	mu      sync.Mutex
-	ready   chan struct{}                  // closed once the first listing is loaded
-	rev     int64                          // store revision the index reflects
-	byTask  map[string]string              // task key → instance ID
-	byInst  map[string]map[string]struct{} // instance ID → task keys
-	changed map[string]int64               // instance ID → revision of its last task change
-	waiters map[string][]chan struct{}     // instance ID → parked polls
+	mu     sync.Mutex
+	ready  chan struct{}                  // closed once the first listing is loaded
+	rev    int64                          // store revision the index reflects
+	byTask map[string]taskEntry           // task key → what the index knows of it
+	byInst map[string]map[string]struct{} // instance ID → task keys
+	// Active (not STOPPED) tasks, for placement: per group and instance, and
+	// per instance.
+	byGroup map[string]map[string]int  // group → instance ID → active tasks
+	active  map[string]int             // instance ID → active tasks
+	changed map[string]int64           // instance ID → revision of its last task change
+	waiters map[string][]chan struct{} // instance ID → parked polls
 }
 
 func newTaskIndex(st store.Store, log *slog.Logger) *taskIndex {
 	return &taskIndex{
 		st: st, log: log, ready: make(chan struct{}),
-		byTask: map[string]string{}, byInst: map[string]map[string]struct{}{},
+		byTask: map[string]taskEntry{}, byInst: map[string]map[string]struct{}{},
+		byGroup: map[string]map[string]int{}, active: map[string]int{},
 		changed: map[string]int64{}, waiters: map[string][]chan struct{}{},
 	}
 }
@@ -57,10 +62,12 @@ func (x *taskIndex) follow(ctx context.Context, first *bool) error {
 		return err
 	}
 	x.mu.Lock()
-	x.byTask = map[string]string{}
+	x.byTask = map[string]taskEntry{}
 	x.byInst = map[string]map[string]struct{}{}
+	x.byGroup = map[string]map[string]int{}
+	x.active = map[string]int{}
 	for _, kv := range kvs {
-		x.setLocked(kv.Key, instanceOf(kv.Value), rev)
+		x.setLocked(kv.Key, entryOf(kv.Value), rev)
 	}
 	x.rev = rev
 	x.wakeAllLocked()
@@ -75,11 +82,11 @@ func (x *taskIndex) follow(ctx context.Context, first *bool) error {
 	}
 	for ev := range ch {
 		x.mu.Lock()
-		inst := ""
+		var e taskEntry
 		if ev.Type == store.EventPut {
-			inst = instanceOf(ev.KV.Value)
+			e = entryOf(ev.KV.Value)
 		}
-		x.setLocked(ev.KV.Key, inst, ev.KV.Revision)
+		x.setLocked(ev.KV.Key, e, ev.KV.Revision)
 		if ev.KV.Revision > x.rev {
 			x.rev = ev.KV.Revision
 		}
@@ -88,31 +95,96 @@ func (x *taskIndex) follow(ctx context.Context, first *bool) error {
 	return ctx.Err()
 }
 
-func instanceOf(doc []byte) string {
-	var t struct {
-		InstanceID string `json:"wharfInstanceId"`
-	}
-	_ = json.Unmarshal(doc, &t)
-	return t.InstanceID
+// taskEntry is what the index keeps of a task: where it runs, its group, and
+// whether it still holds its place (not STOPPED).
+type taskEntry struct {
+	inst   string
+	group  string
+	active bool
 }
 
-// setLocked records that task key now belongs to inst ("" for none) as of rev,
-// and wakes the polls of the instances it left and joined.
-func (x *taskIndex) setLocked(key, inst string, rev int64) {
+func entryOf(doc []byte) taskEntry {
+	var t struct {
+		InstanceID string `json:"wharfInstanceId"`
+		Group      string `json:"group"`
+		LastStatus string `json:"lastStatus"`
+	}
+	_ = json.Unmarshal(doc, &t)
+	return taskEntry{inst: t.InstanceID, group: t.Group, active: t.LastStatus != "STOPPED"}
+}
+
+// setLocked records what task key now is as of rev (the zero entry for a
+// deleted task), and wakes the polls of the instances it left and joined.
+func (x *taskIndex) setLocked(key string, e taskEntry, rev int64) {
 	if old, ok := x.byTask[key]; ok {
-		delete(x.byInst[old], key)
-		x.touchLocked(old, rev)
+		delete(x.byInst[old.inst], key)
+		if len(x.byInst[old.inst]) == 0 {
+			delete(x.byInst, old.inst)
+		}
+		x.count(old, -1)
+		x.touchLocked(old.inst, rev)
 		delete(x.byTask, key)
 	}
-	if inst == "" {
+	if e.inst == "" {
 		return
 	}
-	x.byTask[key] = inst
-	if x.byInst[inst] == nil {
-		x.byInst[inst] = map[string]struct{}{}
+	x.byTask[key] = e
+	if x.byInst[e.inst] == nil {
+		x.byInst[e.inst] = map[string]struct{}{}
 	}
-	x.byInst[inst][key] = struct{}{}
-	x.touchLocked(inst, rev)
+	x.byInst[e.inst][key] = struct{}{}
+	x.count(e, +1)
+	x.touchLocked(e.inst, rev)
+}
+
+func (x *taskIndex) count(e taskEntry, d int) {
+	if !e.active {
+		return
+	}
+	x.active[e.inst] += d
+	if x.active[e.inst] <= 0 {
+		delete(x.active, e.inst)
+	}
+	g := x.byGroup[e.group]
+	if g == nil {
+		g = map[string]int{}
+		x.byGroup[e.group] = g
+	}
+	g[e.inst] += d
+	if g[e.inst] <= 0 {
+		delete(g, e.inst)
+		if len(g) == 0 {
+			delete(x.byGroup, e.group)
+		}
+	}
+}
+
+// groupCounts returns, for the instances given, how many active tasks of
+// group each runs and how many active tasks it runs in all.
+func (x *taskIndex) groupCounts(group string, instIDs []string) (inGroup, all []int) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	inGroup, all = make([]int, len(instIDs)), make([]int, len(instIDs))
+	g := x.byGroup[group]
+	for i, id := range instIDs {
+		inGroup[i] = g[id]
+		all[i] = x.active[id]
+	}
+	return inGroup, all
+}
+
+// groupsOn returns the groups of the active tasks an instance runs (for the
+// task:group subject of the cluster query language).
+func (x *taskIndex) groupsOn(instID string) []string {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	var out []string
+	for key := range x.byInst[instID] {
+		if e := x.byTask[key]; e.active {
+			out = append(out, e.group)
+		}
+	}
+	return out
 }
 
 func (x *taskIndex) touchLocked(inst string, rev int64) {

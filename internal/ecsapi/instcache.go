@@ -1,0 +1,168 @@
+package ecsapi
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wharf-ecs/wharf/internal/state"
+	"github.com/wharf-ecs/wharf/internal/store"
+)
+
+// instanceCache keeps every container instance decoded in memory, current by
+// store watch, so placement reads a cluster's instances without listing and
+// decoding them from the store on every RunTask. Entries are never mutated:
+// a change replaces the entry, so a snapshot handed out stays consistent.
+type instanceCache struct {
+	st  store.Store
+	log *slog.Logger
+
+	mu        sync.Mutex
+	ready     chan struct{}
+	rev       int64
+	byCluster map[string]map[string]cachedInstance // cluster → instance ID → entry
+	caughtUp  *sync.Cond                           // broadcast whenever rev advances
+}
+
+// cachedInstance is one instance as of its store revision. inst is shared:
+// never modify it; Clone before writing.
+type cachedInstance struct {
+	key  string
+	rev  int64
+	inst *state.ContainerInstance
+}
+
+func newInstanceCache(st store.Store, log *slog.Logger) *instanceCache {
+	c := &instanceCache{st: st, log: log, ready: make(chan struct{}), byCluster: map[string]map[string]cachedInstance{}}
+	c.caughtUp = sync.NewCond(&c.mu)
+	return c
+}
+
+func (c *instanceCache) run(ctx context.Context) {
+	first := true
+	for ctx.Err() == nil {
+		if err := c.follow(ctx, &first); err != nil && ctx.Err() == nil {
+			c.log.Warn("instance cache watch ended; re-listing", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
+	c.mu.Lock()
+	c.caughtUp.Broadcast()
+	c.mu.Unlock()
+}
+
+func (c *instanceCache) follow(ctx context.Context, first *bool) error {
+	kvs, rev, err := c.st.List(ctx, state.InstancesPrefix, store.ListOptions{})
+	if err != nil {
+		return err
+	}
+	fresh := map[string]map[string]cachedInstance{}
+	for _, kv := range kvs {
+		if e, cluster, ok := decodeCached(kv); ok {
+			if fresh[cluster] == nil {
+				fresh[cluster] = map[string]cachedInstance{}
+			}
+			fresh[cluster][e.inst.ID] = e
+		}
+	}
+	c.mu.Lock()
+	c.byCluster = fresh
+	c.rev = max(c.rev, rev)
+	c.caughtUp.Broadcast()
+	c.mu.Unlock()
+	if *first {
+		close(c.ready)
+		*first = false
+	}
+	ch, err := c.st.Watch(ctx, state.InstancesPrefix, rev)
+	if err != nil {
+		return err
+	}
+	for ev := range ch {
+		c.apply(ev)
+	}
+	return ctx.Err()
+}
+
+// apply replaces, adds or drops the entry an event is about.
+func (c *instanceCache) apply(ev store.Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cluster, id, ok := splitInstanceKey(ev.KV.Key)
+	if ok {
+		if ev.Type == store.EventDelete {
+			delete(c.byCluster[cluster], id)
+		} else if e, _, ok := decodeCached(ev.KV); ok {
+			if c.byCluster[cluster] == nil {
+				c.byCluster[cluster] = map[string]cachedInstance{}
+			}
+			c.byCluster[cluster][id] = e
+		}
+	}
+	if ev.KV.Revision > c.rev {
+		c.rev = ev.KV.Revision
+		c.caughtUp.Broadcast()
+	}
+}
+
+func decodeCached(kv store.KV) (cachedInstance, string, bool) {
+	inst := new(state.ContainerInstance)
+	if err := json.Unmarshal(kv.Value, inst); err != nil {
+		return cachedInstance{}, "", false
+	}
+	cluster, id, ok := splitInstanceKey(kv.Key)
+	if !ok {
+		return cachedInstance{}, "", false
+	}
+	inst.ID, inst.Cluster = id, cluster
+	return cachedInstance{key: kv.Key, rev: kv.Revision, inst: inst}, cluster, true
+}
+
+func splitInstanceKey(key string) (cluster, id string, ok bool) {
+	rest, ok := strings.CutPrefix(key, state.InstancesPrefix)
+	if !ok {
+		return "", "", false
+	}
+	return strings.Cut(rest, "/")
+}
+
+// instances returns the cluster's instances as the cache holds them, once the
+// cache has seen every instance change up to atLeast (a revision the caller
+// committed or read, so it sees its own writes). The slice is the caller's;
+// the instances in it are shared and read-only.
+func (c *instanceCache) instances(ctx context.Context, cluster string, atLeast int64) ([]cachedInstance, error) {
+	select {
+	case <-c.ready:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rev < atLeast {
+		// Wake this waiter if ctx ends while it sleeps on the condition.
+		stop := context.AfterFunc(ctx, func() {
+			c.mu.Lock()
+			c.caughtUp.Broadcast()
+			c.mu.Unlock()
+		})
+		defer stop()
+		for c.rev < atLeast && ctx.Err() == nil {
+			c.caughtUp.Wait()
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	m := c.byCluster[cluster]
+	out := make([]cachedInstance, 0, len(m))
+	for _, e := range m {
+		out = append(out, e)
+	}
+	return out, nil
+}
