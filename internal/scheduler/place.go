@@ -157,8 +157,8 @@ func (st *stack) walk(o orderedRanker) (int32, bool) {
 	best := int32(-1)
 	var bestKeys keys
 	n := len(st.rankers)
-	for _, i := range st.work.touched {
-		inst := st.work.copies[i]
+	for pos, i := range st.work.touched {
+		inst := st.work.copyOf(pos)
 		if !st.feasible(inst) {
 			continue
 		}

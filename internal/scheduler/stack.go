@@ -114,7 +114,7 @@ func newStack(s *Snapshot, r *Request) (*stack, error) {
 	if err := r.validate(); err != nil {
 		return nil, err
 	}
-	st := &stack{snap: s, req: r, work: newWork(s), walkFrom: -1}
+	st := &stack{snap: s, req: r, work: newWork(s, r.Count), walkFrom: -1}
 	for _, build := range checkerBuilders {
 		st.checkers = append(st.checkers, build(r)...)
 	}

@@ -1,26 +1,31 @@
 package scheduler
 
-import "maps"
-
 // work is a plan's working copy of the snapshot: copy-on-write, so a request
 // that places ten tasks copies at most ten instances, whatever the size of
 // the cluster. The snapshot itself is never written.
 type work struct {
-	base   []Instance
-	copies map[int32]*Instance
-	// touchedBits marks the copied instances: a bit test is what lets a scan
-	// or a walk over the snapshot skip the map for the untouched majority.
+	base []Instance
+	// copies holds the plan's copies of the instances it touched, in the
+	// order it first touched them; slot finds an instance's copy. copies is
+	// allocated once at its final size (a plan touches at most one instance
+	// per task), so pointers into it stay valid.
+	copies []Instance
+	slot   map[int32]int32
+	// touchedBits marks the touched instances: a bit test is what lets a
+	// scan or a walk over the snapshot pass the untouched majority by.
 	touchedBits []uint64
-	// touched lists the copied instances in the order the plan first used
-	// them, so that walks can visit them deterministically.
+	// touched lists the touched instances in the order of copies.
 	touched []int32
 }
 
-func newWork(s *Snapshot) *work {
+func newWork(s *Snapshot, count int) *work {
+	n := min(count, len(s.insts))
 	return &work{
 		base:        s.insts,
-		copies:      map[int32]*Instance{},
+		copies:      make([]Instance, 0, n),
+		slot:        make(map[int32]int32, n),
 		touchedBits: make([]uint64, (len(s.insts)+63)/64),
+		touched:     make([]int32, 0, n),
 	}
 }
 
@@ -31,26 +36,32 @@ func (w *work) isTouched(i int32) bool {
 // get returns the instance as the plan sees it so far.
 func (w *work) get(i int32) *Instance {
 	if w.isTouched(i) {
-		return w.copies[i]
+		return &w.copies[w.slot[i]]
 	}
 	return &w.base[i]
 }
+
+// copyOf returns the plan's copy of a touched instance, by its position in
+// touched.
+func (w *work) copyOf(pos int) *Instance { return &w.copies[pos] }
 
 // mutable returns the plan's own copy of instance i, making it on first use.
 // Only what placing a task writes is copied; attributes are shared.
 func (w *work) mutable(i int32) *Instance {
 	if w.isTouched(i) {
-		return w.copies[i]
+		return &w.copies[w.slot[i]]
 	}
-	c := w.base[i]
-	c.Groups = maps.Clone(c.Groups)
-	if c.Groups == nil {
-		c.Groups = map[string]int{}
+	w.slot[i] = int32(len(w.copies))
+	w.copies = append(w.copies, w.base[i])
+	c := &w.copies[len(w.copies)-1]
+	groups := make(map[string]int, len(c.Groups)+1)
+	for g, n := range c.Groups {
+		groups[g] = n
 	}
-	w.copies[i] = &c
+	c.Groups = groups
 	w.touchedBits[i>>6] |= 1 << (uint(i) & 63)
 	w.touched = append(w.touched, i)
-	return &c
+	return c
 }
 
 // take reserves one task of the request on instance i and returns the IDs of
