@@ -117,7 +117,8 @@ func (p *parser) expected(off int, what string) error {
 }
 
 // got describes the text at off for an error message: one punctuation
-// character, or the run up to the next space, shortened if long.
+// character, a short quoted string as written, or the run up to the next
+// space, shortened if long.
 func (p *parser) got(off int) string {
 	for off < len(p.src) && isSpace(p.src[off]) {
 		off++
@@ -125,8 +126,13 @@ func (p *parser) got(off int) string {
 	if off >= len(p.src) {
 		return "the end of the expression"
 	}
-	if c := p.src[off]; strings.IndexByte("()[],", c) >= 0 {
+	switch c := p.src[off]; c {
+	case '(', ')', '[', ']', ',':
 		return "'" + string(c) + "'"
+	case '\'', '"':
+		if n := strings.IndexByte(p.src[off+1:], c); n >= 0 && n <= 30 {
+			return p.src[off : off+1+n+1]
+		}
 	}
 	end, n := off, 0
 	for end < len(p.src) && !isSpace(p.src[end]) && strings.IndexByte("()[],", p.src[end]) < 0 {

@@ -145,6 +145,8 @@ func TestParseInvalid(t *testing.T) {
 			"expected 'and', 'or' or the end of the expression at column 18, got 'b' (a value with spaces must be quoted)"},
 		{"attribute:x exists attribute:y exists", 20,
 			"expected 'and', 'or' or the end of the expression at column 20, got 'attribute:y'"},
+		{"attribute:x exists 'a b'", 20,
+			"expected 'and', 'or' or the end of the expression at column 20, got 'a b'"},
 		{"attribute:x == y)", 17,
 			"expected 'and', 'or' or the end of the expression at column 17, got ')'; there is no '(' for it to close"},
 		{"not (attribute:x == y", 22,
