@@ -121,13 +121,11 @@ func (a *API) findTagged(ctx context.Context, arn string) (*tagged, error) {
 			return state.Put(key, ci)
 		}}, nil
 	case "service":
-		// Services are not stored yet: every well-formed service ARN names a
-		// service that does not exist.
 		cluster, name, err := a.clusterScopedRef(ctx, arn, p, "service")
 		if err != nil {
 			return nil, err
 		}
-		return nil, invalidParam("The specified service does not exist: no service %s in cluster %s. List services with ListServices --cluster %s.", name, cluster, cluster)
+		return a.taggedService(ctx, cluster, name)
 	case "capacity-provider":
 		return nil, invalidParam("The specified capacity provider does not exist: %s. Wharf has no capacity providers other than FARGATE and FARGATE_SPOT, which cannot be tagged.", arn)
 	case "task-set":

@@ -219,8 +219,8 @@ func (a *API) existingService(ctx context.Context, cluster, ref string) (string,
 	if !validName(name) {
 		return "", invalidParam("Invalid serviceName %q: up to 255 letters, numbers, underscores and hyphens.", ref)
 	}
-	_, err := a.st.Get(ctx, state.ServiceKey(cluster, name))
-	if isNotFound(err) {
+	s, _, err := state.Get[statusOnly](ctx, a.st, state.ServiceKey(cluster, name))
+	if isNotFound(err) || err == nil && s.Status == state.ServiceInactive {
 		return "", awsproto.Errorf(codeServiceNotFound, "Service not found: %s in cluster %s. Check the name, or list services with ListServices.", name, cluster)
 	}
 	return name, err

@@ -1,0 +1,180 @@
+package ecsapi
+
+import (
+	"context"
+
+	"github.com/wharf-ecs/wharf/internal/model"
+	"github.com/wharf-ecs/wharf/internal/state"
+	"github.com/wharf-ecs/wharf/internal/store"
+)
+
+// The service controller starts and stops tasks through these two methods,
+// so that a service's tasks are placed and stopped exactly as RunTask,
+// StartTask and StopTask do it: one placement, one resource accounting.
+
+// ServiceLaunch asks for tasks of one deployment of a service.
+type ServiceLaunch struct {
+	Cluster        string
+	Service        string // the name; the tasks' group is service:NAME
+	DeploymentID   string // ecs-svc/…, the tasks' startedBy
+	TaskDefinition string // ARN
+	LaunchType     model.LaunchType
+	// Count tasks are placed on the cluster's instances (REPLICA).
+	Count int
+	// Instances, when given, asks for one task on each of these container
+	// instance IDs instead (DAEMON); Count is then ignored.
+	Instances []string
+	// Placement is the service's. distinctInstance is applied; memberOf and
+	// the strategies are applied by the scheduler once RunTask's placement
+	// uses it.
+	PlacementConstraints []model.PlacementConstraint
+	PlacementStrategy    []model.PlacementStrategy
+	Tags                 []model.Tag // the service's tags
+	PropagateTags        model.PropagateTags
+	EnableECSManagedTags bool
+	EnableExecuteCommand bool
+}
+
+// ReasonNoInstances is the failure reason LaunchServiceTasks reports when the
+// cluster has no ACTIVE container instance at all.
+const ReasonNoInstances = "NoContainerInstances"
+
+// serviceLaunchBatch bounds the tasks placed in one transaction, so that a
+// large scale-out does not lose every race with the agents' reports that
+// touch the same instances.
+const serviceLaunchBatch = 10
+
+// LaunchServiceTasks starts tasks for a service deployment and returns the
+// ARNs of those it placed and, when it placed fewer than asked, why. An error
+// is an awsproto error when the launch itself is invalid (task definition
+// gone, cluster deleted) and any other error when the store failed.
+func (a *API) LaunchServiceTasks(ctx context.Context, in ServiceLaunch) (launched []string, failures []model.Failure, err error) {
+	li := launchInput{
+		Cluster:              in.Cluster,
+		TaskDefinition:       in.TaskDefinition,
+		Group:                state.ServiceGroup(in.Service),
+		StartedBy:            in.DeploymentID,
+		EnableECSManagedTags: model.Ptr(in.EnableECSManagedTags),
+		EnableExecuteCommand: model.Ptr(in.EnableExecuteCommand),
+	}
+	switch in.PropagateTags {
+	case model.PropagateTagsService:
+		li.Tags = in.Tags
+	case model.PropagateTagsTaskDefinition:
+		li.PropagateTags = model.PropagateTagsTaskDefinition
+	}
+	l, err := a.prepareLaunch(ctx, li, 128)
+	if err != nil {
+		return nil, nil, err
+	}
+	l.launchType = in.LaunchType
+	if l.launchType == "" {
+		l.launchType = model.LaunchTypeEc2
+	}
+	if err := checkLaunchType(l.td, l.launchType); err != nil {
+		return nil, nil, err
+	}
+	if in.EnableECSManagedTags {
+		l.tags = append(l.tags, model.Tag{Key: "aws:ecs:serviceName", Value: in.Service})
+	}
+	distinct, err := validatePlacementConstraints(in.PlacementConstraints)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(in.Instances) > 0 {
+		var out *model.StartTaskResponse
+		err = retry(ctx, func() error {
+			var err error
+			out, err = a.startOnce(ctx, l, make([]string, len(in.Instances)), in.Instances)
+			return err
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, t := range out.Tasks {
+			launched = append(launched, t.TaskArn)
+		}
+		return launched, out.Failures, nil
+	}
+	if ok, err := a.hasActiveInstance(ctx, l.cluster.ClusterName); err != nil || !ok {
+		return nil, []model.Failure{{Arn: l.cluster.ClusterArn, Reason: ReasonNoInstances,
+			Detail: "No Container Instances were found in your cluster."}}, err
+	}
+	for len(launched) < in.Count {
+		n := min(in.Count-len(launched), serviceLaunchBatch)
+		var out *model.RunTaskResponse
+		err = retry(ctx, func() error {
+			var err error
+			out, err = a.runOnce(ctx, l, n, distinct, "")
+			return err
+		})
+		if err != nil {
+			return launched, nil, err
+		}
+		for _, t := range out.Tasks {
+			launched = append(launched, t.TaskArn)
+		}
+		if len(out.Tasks) < n {
+			return launched, out.Failures, nil
+		}
+	}
+	return launched, nil, nil
+}
+
+func (a *API) hasActiveInstance(ctx context.Context, cluster string) (bool, error) {
+	items, _, err := state.List[state.ContainerInstance](ctx, a.st, state.ClusterInstancesPrefix(cluster), store.ListOptions{})
+	if err != nil {
+		return false, err
+	}
+	for _, it := range items {
+		if it.Val.Status == instanceActive {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// StopServiceTask asks for a service task to stop, as StopTask does, with
+// stopCode ServiceSchedulerInitiated. Stopping a task that is already
+// stopping, or gone, is not an error.
+func (a *API) StopServiceTask(ctx context.Context, cluster, taskArn, reason string) error {
+	_, id, err := parseTaskRef(taskArn)
+	if err != nil {
+		return err
+	}
+	key := state.TaskKey(cluster, id)
+	return retry(ctx, func() error {
+		t, rev, err := state.Get[state.Task](ctx, a.st, key)
+		if isNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if t.DesiredStatus == taskStopped {
+			return nil
+		}
+		now := a.timeNow()
+		t.DesiredStatus = taskStopped
+		t.StopCode = model.TaskStopCodeServiceSchedulerInitiated
+		t.StoppedReason = reason
+		// The stop was asked for here: the agent's later report keeps this
+		// stop code and reason, as it does for StopTask's.
+		t.StoppedByUser = true
+		t.StoppingAt = now
+		t.Tags = nil
+		orphan, err := a.orphaned(ctx, t)
+		if err != nil {
+			return err
+		}
+		if orphan {
+			markStopped(t, now)
+		}
+		t.Version = model.Ptr(model.Val(t.Version) + 1)
+		_, err = a.st.Commit(ctx, store.Txn{
+			Conds: []store.Cond{{Key: key, Revision: rev}},
+			Ops:   []store.Op{state.Put(key, t)},
+		})
+		return err
+	})
+}
