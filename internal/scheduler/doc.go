@@ -27,9 +27,14 @@
 // count that the first one took. The working copy is copy-on-write: only the
 // instances a plan touches are copied.
 //
-// When the first strategy is binpack, the engine does not scan every
-// instance: the snapshot keeps the instances sorted by remaining CPU and by
-// remaining memory, and the engine walks that order from the tightest fit,
-// stopping at the first feasible instance (or, when later strategies break
-// ties, at the end of its tie). The other strategies scan every instance.
+// Within a plan, an instance the plan has not touched is the snapshot's, so
+// a check that rejected it keeps rejecting it; the engine uses that twice.
+// When the first strategy is binpack, it does not scan: the snapshot keeps
+// the instances sorted by remaining CPU and by remaining memory, and the
+// engine walks that order from the tightest fit, stops at the first feasible
+// instance (or, when later strategies break ties, at the end of its tie),
+// and starts the next task's walk past the instances already rejected. Other
+// strategies scan, but only the first scan of a plan checks every instance;
+// later ones revisit the feasible ones. A memberOf Matcher must therefore
+// answer from the instance alone.
 package scheduler

@@ -71,9 +71,9 @@ func (st *stack) feasible(inst *Instance) bool {
 	return true
 }
 
-func (st *stack) keysOf(inst *Instance) (k keys) {
+func (st *stack) keysOf(i int32, inst *Instance) (k keys) {
 	for j, r := range st.rankers {
-		k[j] = r.key(inst)
+		k[j] = r.key(i, inst)
 	}
 	return k
 }
@@ -91,7 +91,7 @@ func (st *stack) place(i int32) []string {
 	gpus := st.work.take(i, st.req)
 	inst := st.work.get(i)
 	for _, o := range st.observers {
-		o.placed(inst)
+		o.placed(i, inst)
 	}
 	return gpus
 }
@@ -110,7 +110,7 @@ func (st *stack) scan() (int32, bool) {
 	var bestKeys keys
 	n := len(st.rankers)
 	consider := func(i int32, inst *Instance) {
-		k := st.keysOf(inst)
+		k := st.keysOf(i, inst)
 		if best < 0 || better(&k, i, &bestKeys, best, n) {
 			best, bestKeys = i, k
 		}
@@ -162,7 +162,7 @@ func (st *stack) walk(o orderedRanker) (int32, bool) {
 		if !st.feasible(inst) {
 			continue
 		}
-		k := st.keysOf(inst)
+		k := st.keysOf(i, inst)
 		if best < 0 || better(&k, i, &bestKeys, best, n) {
 			best, bestKeys = i, k
 		}
@@ -173,7 +173,7 @@ func (st *stack) walk(o orderedRanker) (int32, bool) {
 		// Instances below the floor fail the resource check of the
 		// ranker's own field, so the first walk starts past them.
 		st.walkFrom, _ = slices.BinarySearchFunc(order, o.floor(), func(i int32, floor int64) int {
-			return cmp.Compare(o.key(&base[i]), floor)
+			return cmp.Compare(o.key(i, &base[i]), floor)
 		})
 	}
 	resume := -1
@@ -184,7 +184,7 @@ func (st *stack) walk(o orderedRanker) (int32, bool) {
 			continue
 		}
 		inst := &base[i]
-		if best >= 0 && o.key(inst) > bestKeys[0] {
+		if best >= 0 && o.key(i, inst) > bestKeys[0] {
 			break // sorted: nothing further has a smaller first key
 		}
 		if !st.feasible(inst) {
@@ -193,7 +193,7 @@ func (st *stack) walk(o orderedRanker) (int32, bool) {
 		if resume < 0 {
 			resume = p
 		}
-		k := st.keysOf(inst)
+		k := st.keysOf(i, inst)
 		if best < 0 || better(&k, i, &bestKeys, best, n) {
 			best, bestKeys = i, k
 		}

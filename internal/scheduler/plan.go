@@ -32,7 +32,8 @@ type Plan struct {
 	Tasks []Placement
 	// Rejections says why each instance refused the first task left
 	// unplaced, one entry per instance in ARN order; nil when every task was
-	// placed. It is what RunTask reports as failures.
+	// placed (or there is no instance at all). It is what RunTask reports as
+	// failures.
 	Rejections []Rejection
 }
 

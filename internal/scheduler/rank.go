@@ -6,14 +6,17 @@ import "math/rand/v2"
 // feasible instance a key, and lower keys are better. Strategies combine by
 // comparing keys in the request's order, so a later strategy only decides
 // between instances the earlier ones found equal: ECS's "evaluated in order".
+//
+// i is the instance's index in the snapshot, which lets a ranker remember
+// what it worked out about an instance for the rest of the plan.
 type ranker interface {
-	key(inst *Instance) int64
+	key(i int32, inst *Instance) int64
 }
 
 // An observer is a ranker with state of its own that must hear of each
 // placement. Most rankers read everything from the working copy and need not.
 type observer interface {
-	placed(inst *Instance)
+	placed(i int32, inst *Instance)
 }
 
 // An orderedRanker's key is a field the snapshot keeps sorted, so that the
@@ -40,15 +43,15 @@ func newBinpack(s *Snapshot, r *Request, field string) binpack {
 	return binpack{memoryOf, s.byMemory, r.Task.Memory}
 }
 
-func (b binpack) key(inst *Instance) int64 { return b.field(inst) }
-func (b binpack) order() []int32           { return b.ord }
-func (b binpack) floor() int64             { return b.need }
+func (b binpack) key(_ int32, inst *Instance) int64 { return b.field(inst) }
+func (b binpack) order() []int32                    { return b.ord }
+func (b binpack) floor() int64                      { return b.need }
 
 // spreadInstance prefers the instance with the fewest tasks of the group:
 // spread on instanceId or host, which are the same here.
 type spreadInstance struct{ group string }
 
-func (s spreadInstance) key(inst *Instance) int64 { return int64(inst.Groups[s.group]) }
+func (s spreadInstance) key(_ int32, inst *Instance) int64 { return int64(inst.Groups[s.group]) }
 
 // spreadAttribute prefers instances whose value of the attribute has the
 // fewest tasks of the group, counted over every instance of the snapshot
@@ -56,38 +59,60 @@ func (s spreadInstance) key(inst *Instance) int64 { return int64(inst.Groups[s.g
 // plus the ones this plan placed. Instances without the attribute form a
 // bucket of their own, so they are neither preferred nor shunned.
 type spreadAttribute struct {
-	name    string
-	group   string
-	counts  map[string]int64
-	missing int64
+	name  string
+	group string
+	// Values are numbered as they are met; bucket 0 is "no such attribute".
+	ids    map[string]int32
+	counts []int64
+	// bucket remembers each instance's bucket plus one (0: not looked up
+	// yet): attributes never change within a plan, and a scan asks about
+	// every candidate for every task, so two map lookups become one load.
+	bucket []int32
+	n      int // instances in the snapshot, the size bucket gets
 }
 
 func newSpreadAttribute(s *Snapshot, group, name string) *spreadAttribute {
-	sp := &spreadAttribute{name: name, group: group, counts: map[string]int64{}}
+	sp := &spreadAttribute{name: name, group: group, ids: map[string]int32{}, counts: []int64{0}, n: len(s.insts)}
 	for _, i := range s.groups[group] {
 		inst := &s.insts[i]
-		if v, ok := inst.Attributes[name]; ok {
-			sp.counts[v] += int64(inst.Groups[group])
-		} else {
-			sp.missing += int64(inst.Groups[group])
-		}
+		sp.counts[sp.lookup(inst)] += int64(inst.Groups[group])
 	}
 	return sp
 }
 
-func (sp *spreadAttribute) key(inst *Instance) int64 {
-	if v, ok := inst.Attributes[sp.name]; ok {
-		return sp.counts[v]
+// lookup returns the instance's bucket, numbering its value if new.
+func (sp *spreadAttribute) lookup(inst *Instance) int32 {
+	v, ok := inst.Attributes[sp.name]
+	if !ok {
+		return 0
 	}
-	return sp.missing
+	b, seen := sp.ids[v]
+	if !seen {
+		b = int32(len(sp.counts))
+		sp.ids[v] = b
+		sp.counts = append(sp.counts, 0)
+	}
+	return b
 }
 
-func (sp *spreadAttribute) placed(inst *Instance) {
-	if v, ok := inst.Attributes[sp.name]; ok {
-		sp.counts[v]++
-		return
+func (sp *spreadAttribute) bucketOf(i int32, inst *Instance) int32 {
+	if sp.bucket == nil {
+		sp.bucket = make([]int32, sp.n)
 	}
-	sp.missing++
+	if b := sp.bucket[i]; b > 0 {
+		return b - 1
+	}
+	b := sp.lookup(inst)
+	sp.bucket[i] = b + 1
+	return b
+}
+
+func (sp *spreadAttribute) key(i int32, inst *Instance) int64 {
+	return sp.counts[sp.bucketOf(i, inst)]
+}
+
+func (sp *spreadAttribute) placed(i int32, inst *Instance) {
+	sp.counts[sp.bucketOf(i, inst)]++
 }
 
 // random gives each candidate a key from the request's seeded generator, so
@@ -95,4 +120,4 @@ func (sp *spreadAttribute) placed(inst *Instance) {
 // the same seed gives the same plan.
 type random struct{ rng *rand.Rand }
 
-func (r random) key(*Instance) int64 { return r.rng.Int64() }
+func (r random) key(int32, *Instance) int64 { return r.rng.Int64() }

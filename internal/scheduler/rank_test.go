@@ -31,7 +31,7 @@ func TestRankerKeys(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			for i, want := range tt.want {
 				in := snap.Instance(i)
-				if got := tt.r.key(in); got != want {
+				if got := tt.r.key(int32(i), in); got != want {
 					t.Errorf("%T.key(%s) = %d; want %d", tt.r, in.ID, got, want)
 				}
 			}
@@ -75,11 +75,11 @@ func equalInt32(a, b []int32) bool {
 func TestSpreadAttributePlaced(t *testing.T) {
 	snap := NewSnapshot([]Instance{node("a", 0, 0, zone("z1")), node("b", 0, 0, zone("z2")), node("c", 0, 0)})
 	sp := newSpreadAttribute(snap, "g", "ecs.availability-zone")
-	sp.placed(snap.Instance(0))
-	sp.placed(snap.Instance(0))
-	sp.placed(snap.Instance(2))
+	sp.placed(0, snap.Instance(0))
+	sp.placed(0, snap.Instance(0))
+	sp.placed(2, snap.Instance(2))
 	for i, want := range []int64{2, 0, 1} {
-		if got := sp.key(snap.Instance(i)); got != want {
+		if got := sp.key(int32(i), snap.Instance(i)); got != want {
 			t.Errorf("after placements, key(%s) = %d; want %d", snap.Instance(i).ID, got, want)
 		}
 	}
@@ -89,7 +89,7 @@ func TestRandomKeysFollowSeed(t *testing.T) {
 	in := &Instance{}
 	draw := func(seed uint64) [4]int64 {
 		r := random{rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
-		return [4]int64{r.key(in), r.key(in), r.key(in), r.key(in)}
+		return [4]int64{r.key(0, in), r.key(0, in), r.key(0, in), r.key(0, in)}
 	}
 	if a, b := draw(7), draw(7); a != b {
 		t.Errorf("random keys with seed 7 = %v, then %v; want equal", a, b)
