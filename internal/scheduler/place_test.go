@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -242,6 +243,42 @@ func TestSnapshotUnchanged(t *testing.T) {
 	if in.CPU != 1000 || in.Memory != 1000 || !slices.Equal(in.PortsTCP, []int32{22}) || in.PortsUDP != nil ||
 		!slices.Equal(in.GPUs, []string{"g0", "g1"}) || in.Groups["g"] != 1 || in.RunningTasks != 1 {
 		t.Errorf("snapshot instance after Place = %+v; want it as built", *in)
+	}
+}
+
+// TestConcurrentPlace: one snapshot serves many plans at once (run with
+// -race to see that none writes it).
+func TestConcurrentPlace(t *testing.T) {
+	snap := NewSnapshot(benchCluster(500))
+	// Two plans, one that scans and one that walks.
+	plans := func() string {
+		var out string
+		for _, strategies := range [][]Strategy{ServiceDefaultStrategies(), {{Binpack, FieldMemory}}} {
+			r := &Request{Count: 20, Task: Needs{CPU: 128, Memory: 256, PortsTCP: []int32{8080}},
+				Group: "service:web", DistinctInstance: true, Strategies: strategies, Seed: 1}
+			p, err := Place(snap, r)
+			if err != nil {
+				t.Error(err)
+			}
+			out += ids(p) + "|"
+		}
+		return out
+	}
+	want := plans()
+	var wg sync.WaitGroup
+	got := make([]string, 8)
+	for g := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[g] = plans()
+		}()
+	}
+	wg.Wait()
+	for g, out := range got {
+		if out != want {
+			t.Errorf("goroutine %d planned %q; want %q", g, out, want)
+		}
 	}
 }
 

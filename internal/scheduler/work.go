@@ -1,5 +1,7 @@
 package scheduler
 
+import "slices"
+
 // work is a plan's working copy of the snapshot: copy-on-write, so a request
 // that places ten tasks copies at most ten instances, whatever the size of
 // the cluster. The snapshot itself is never written.
@@ -77,9 +79,10 @@ func (w *work) take(i int32, r *Request) (gpus []string) {
 		inst.PortsUDP = withPorts(inst.PortsUDP, r.Task.PortsUDP)
 	}
 	if n := r.Task.GPUs; n > 0 {
-		// Reslicing never writes the shared array, so the snapshot's list
-		// stays whole; the task gets the lowest free IDs in list order.
-		gpus = inst.GPUs[:n:n]
+		// The task gets the first free IDs in list order. Reslicing never
+		// writes the array the snapshot shares; the plan hands out a copy
+		// so that its reader cannot write it either.
+		gpus = slices.Clone(inst.GPUs[:n])
 		inst.GPUs = inst.GPUs[n:]
 	}
 	if r.Group != "" {
