@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/wharf-ecs/wharf/internal/model"
+	"github.com/wharf-ecs/wharf/internal/scheduler/cql"
 	"github.com/wharf-ecs/wharf/internal/state"
 	"github.com/wharf-ecs/wharf/internal/store"
 )
@@ -174,25 +175,40 @@ func (a *API) ListContainerInstances(ctx context.Context, in *model.ListContaine
 	if in.Status != "" && !in.Status.Valid() {
 		return nil, invalidParam("Invalid status %q: use ACTIVE, DRAINING, REGISTERING, DEREGISTERING or REGISTRATION_FAILED. Deregistered (INACTIVE) instances are not listed; describe them by ID.", in.Status)
 	}
+	var filter cql.Expr
 	if in.Filter != "" {
-		return nil, invalidParam("The filter parameter (cluster query language) is not supported by Wharf yet; list without --filter, and narrow with --status or DescribeContainerInstances.")
+		if filter, err = parseQuery("filter", in.Filter); err != nil {
+			return nil, err
+		}
 	}
 	c, _, err := a.activeCluster(ctx, in.Cluster)
 	if err != nil {
 		return nil, err
 	}
-	arns, next, err := scan(ctx, a.st, state.ClusterInstancesPrefix(c.ClusterName), in.NextToken, limit, func(kv store.KV) (string, bool, error) {
-		var inst struct {
-			Arn    string `json:"containerInstanceArn"`
-			Status string `json:"status"`
+	if in.Filter != "" {
+		// Task counts and groups come from the task index: let it catch up
+		// with every write made before this request.
+		rev, err := a.st.Revision(ctx)
+		if err != nil {
+			return nil, err
 		}
+		if err := a.index.fresh(ctx, rev); err != nil {
+			return nil, err
+		}
+	}
+	arns, next, err := scan(ctx, a.st, state.ClusterInstancesPrefix(c.ClusterName), in.NextToken, limit, func(kv store.KV) (string, bool, error) {
+		var inst state.ContainerInstance
 		if err := json.Unmarshal(kv.Value, &inst); err != nil {
 			return "", false, err
 		}
+		keep := inst.Status != instanceInactive
 		if in.Status != "" {
-			return inst.Arn, inst.Status == string(in.Status), nil
+			keep = inst.Status == string(in.Status)
 		}
-		return inst.Arn, inst.Status != instanceInactive, nil
+		if keep && in.Filter != "" {
+			keep = filter.Eval(a.queryInstance(&inst, filter.UsesTaskGroups()))
+		}
+		return inst.ContainerInstanceArn, keep, nil
 	})
 	if err != nil {
 		return nil, err

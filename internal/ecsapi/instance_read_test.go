@@ -144,7 +144,8 @@ func TestListContainerInstancesPagination(t *testing.T) {
 		in   ecs.ListContainerInstancesInput
 		code string
 	}{
-		{"filter", ecs.ListContainerInstancesInput{Cluster: aws.String("c"), Filter: aws.String("runningTasksCount == 0")}, "InvalidParameterException"},
+		{"filter syntax", ecs.ListContainerInstancesInput{Cluster: aws.String("c"), Filter: aws.String("attribute:ecs.instance-type t2.small")}, "InvalidParameterException"},
+		{"filter subject", ecs.ListContainerInstancesInput{Cluster: aws.String("c"), Filter: aws.String("instanceId == i-1")}, "InvalidParameterException"},
 		{"INACTIVE status", ecs.ListContainerInstancesInput{Cluster: aws.String("c"), Status: "INACTIVE"}, "InvalidParameterException"},
 		{"maxResults 0", ecs.ListContainerInstancesInput{Cluster: aws.String("c"), MaxResults: aws.Int32(0)}, "InvalidParameterException"},
 		{"maxResults 101", ecs.ListContainerInstancesInput{Cluster: aws.String("c"), MaxResults: aws.Int32(101)}, "InvalidParameterException"},

@@ -80,7 +80,8 @@ func (c *instanceCache) follow(ctx context.Context, first *bool) error {
 		close(c.ready)
 		*first = false
 	}
-	ch, err := c.st.Watch(ctx, state.InstancesPrefix, rev)
+	// Watch everything, as the task index does, so rev follows the store.
+	ch, err := c.st.Watch(ctx, "", rev)
 	if err != nil {
 		return err
 	}
@@ -94,7 +95,7 @@ func (c *instanceCache) follow(ctx context.Context, first *bool) error {
 func (c *instanceCache) apply(ev store.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	cluster, id, ok := splitInstanceKey(ev.KV.Key)
+	cluster, id, ok := splitInstanceKey(ev.KV.Key) // false for other resources' keys
 	if ok {
 		if ev.Type == store.EventDelete {
 			delete(c.byCluster[cluster], id)
@@ -144,20 +145,8 @@ func (c *instanceCache) instances(ctx context.Context, cluster string, atLeast i
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.rev < atLeast {
-		// Wake this waiter if ctx ends while it sleeps on the condition.
-		stop := context.AfterFunc(ctx, func() {
-			c.mu.Lock()
-			c.caughtUp.Broadcast()
-			c.mu.Unlock()
-		})
-		defer stop()
-		for c.rev < atLeast && ctx.Err() == nil {
-			c.caughtUp.Wait()
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
+	if err := waitRevLocked(ctx, &c.mu, c.caughtUp, func() bool { return c.rev >= atLeast }); err != nil {
+		return nil, err
 	}
 	m := c.byCluster[cluster]
 	out := make([]cachedInstance, 0, len(m))
@@ -165,4 +154,30 @@ func (c *instanceCache) instances(ctx context.Context, cluster string, atLeast i
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// waitRev waits, with mu not held, until done (called with mu held) is true
+// or ctx ends; cond must be broadcast whenever done may have become true.
+func waitRev(ctx context.Context, mu *sync.Mutex, cond *sync.Cond, done func() bool) error {
+	mu.Lock()
+	defer mu.Unlock()
+	return waitRevLocked(ctx, mu, cond, done)
+}
+
+// waitRevLocked is waitRev with mu already held.
+func waitRevLocked(ctx context.Context, mu *sync.Mutex, cond *sync.Cond, done func() bool) error {
+	if done() {
+		return nil
+	}
+	// Wake the waiter if ctx ends while it sleeps on the condition.
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		cond.Broadcast()
+		mu.Unlock()
+	})
+	defer stop()
+	for !done() && ctx.Err() == nil {
+		cond.Wait()
+	}
+	return ctx.Err()
 }

@@ -30,15 +30,19 @@ type taskIndex struct {
 	active  map[string]int             // instance ID → active tasks
 	changed map[string]int64           // instance ID → revision of its last task change
 	waiters map[string][]chan struct{} // instance ID → parked polls
+	// caughtUp is broadcast whenever rev advances.
+	caughtUp *sync.Cond
 }
 
 func newTaskIndex(st store.Store, log *slog.Logger) *taskIndex {
-	return &taskIndex{
+	x := &taskIndex{
 		st: st, log: log, ready: make(chan struct{}),
 		byTask: map[string]taskEntry{}, byInst: map[string]map[string]struct{}{},
 		byGroup: map[string]map[string]int{}, active: map[string]int{},
 		changed: map[string]int64{}, waiters: map[string][]chan struct{}{},
 	}
+	x.caughtUp = sync.NewCond(&x.mu)
+	return x
 }
 
 // run keeps the index current until ctx ends, re-listing whenever the watch
@@ -69,26 +73,33 @@ func (x *taskIndex) follow(ctx context.Context, first *bool) error {
 	for _, kv := range kvs {
 		x.setLocked(kv.Key, entryOf(kv.Value), rev)
 	}
-	x.rev = rev
+	x.rev = max(x.rev, rev)
+	x.caughtUp.Broadcast()
 	x.wakeAllLocked()
 	x.mu.Unlock()
 	if *first {
 		close(x.ready)
 		*first = false
 	}
-	ch, err := x.st.Watch(ctx, state.TasksPrefix, rev)
+	// The whole keyspace is watched, not just tasks, so that the index's
+	// revision follows the store's and readers can wait until it reflects a
+	// revision they know of (see fresh).
+	ch, err := x.st.Watch(ctx, "", rev)
 	if err != nil {
 		return err
 	}
 	for ev := range ch {
 		x.mu.Lock()
-		var e taskEntry
-		if ev.Type == store.EventPut {
-			e = entryOf(ev.KV.Value)
+		if strings.HasPrefix(ev.KV.Key, state.TasksPrefix) {
+			var e taskEntry
+			if ev.Type == store.EventPut {
+				e = entryOf(ev.KV.Value)
+			}
+			x.setLocked(ev.KV.Key, e, ev.KV.Revision)
 		}
-		x.setLocked(ev.KV.Key, e, ev.KV.Revision)
 		if ev.KV.Revision > x.rev {
 			x.rev = ev.KV.Revision
+			x.caughtUp.Broadcast()
 		}
 		x.mu.Unlock()
 	}
@@ -240,3 +251,14 @@ func (x *taskIndex) tasks(inst string) ([]string, int64) {
 
 // taskIDFromKey returns the task ID of a task key.
 func taskIDFromKey(key string) string { return key[strings.LastIndexByte(key, '/')+1:] }
+
+// fresh waits until the index reflects the store at revision rev or later,
+// so a reader sees its own and every earlier write.
+func (x *taskIndex) fresh(ctx context.Context, rev int64) error {
+	select {
+	case <-x.ready:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return waitRev(ctx, &x.mu, x.caughtUp, func() bool { return x.rev >= rev })
+}
