@@ -29,8 +29,8 @@ func benchCluster(n int) []Instance {
 	return insts
 }
 
-// benchPlace places a request of count 10 repeatedly and reports
-// placements per second. The request's memory cycles through sizes so that
+// benchPlace places the request repeatedly and reports placements per
+// second. The request's memory cycles through sizes so that
 // successive iterations start their walks at different places.
 func benchPlace(b *testing.B, snap *Snapshot, base Request) {
 	b.Helper()
@@ -58,6 +58,20 @@ func BenchmarkPlaceBinpack(b *testing.B) {
 	snap := NewSnapshot(benchCluster(10000))
 	benchPlace(b, snap, Request{
 		Count:            10,
+		Task:             Needs{CPU: 128, PortsTCP: []int32{8080}},
+		Group:            "service:web",
+		DistinctInstance: true,
+		MemberOf:         []MemberOf{attrIs("ecs.instance-type", "m5.large")},
+		Strategies:       []Strategy{{Binpack, FieldMemory}},
+	})
+}
+
+// BenchmarkPlaceBinpackOneTask is the same with count 1, where the cost of
+// setting up a plan is not shared by ten tasks.
+func BenchmarkPlaceBinpackOneTask(b *testing.B) {
+	snap := NewSnapshot(benchCluster(10000))
+	benchPlace(b, snap, Request{
+		Count:            1,
 		Task:             Needs{CPU: 128, PortsTCP: []int32{8080}},
 		Group:            "service:web",
 		DistinctInstance: true,

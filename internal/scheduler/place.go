@@ -106,6 +106,7 @@ func (st *stack) place(i int32) []string {
 // in snapshot order keeps the random strategy's draws, and so the plan, the
 // same as a scan of everything.
 func (st *stack) scan() (int32, bool) {
+	st.work.indexTouched()
 	best := int32(-1)
 	var bestKeys keys
 	n := len(st.rankers)
@@ -214,6 +215,7 @@ func (st *stack) walk(o orderedRanker) (int32, bool) {
 // rejections says why each instance refuses the next task, in ARN order;
 // instances that would take it are left out.
 func (st *stack) rejections() []Rejection {
+	st.work.indexTouched()
 	var out []Rejection
 	for i := range int32(len(st.work.base)) {
 		inst := st.work.get(i)

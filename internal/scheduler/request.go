@@ -151,9 +151,11 @@ func (r *Request) validate() error {
 	if t.CPU < 0 || t.Memory < 0 || t.GPUs < 0 {
 		errs = append(errs, fmt.Errorf("the task's needs cannot be negative (cpu %d, memory %d, gpus %d)", t.CPU, t.Memory, t.GPUs))
 	}
-	for _, p := range append(append([]int32(nil), t.PortsTCP...), t.PortsUDP...) {
-		if p < 0 || p > 65535 {
-			errs = append(errs, fmt.Errorf("host port %d is out of range 0-65535", p))
+	for _, ports := range [][]int32{t.PortsTCP, t.PortsUDP} {
+		for _, p := range ports {
+			if p < 0 || p > 65535 {
+				errs = append(errs, fmt.Errorf("host port %d is out of range 0-65535", p))
+			}
 		}
 	}
 	switch r.LaunchType {

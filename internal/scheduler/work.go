@@ -13,8 +13,10 @@ type work struct {
 	// per task), so pointers into it stay valid.
 	copies []Instance
 	slot   map[int32]int32
-	// touchedBits marks the touched instances: a bit test is what lets a
-	// scan or a walk over the snapshot pass the untouched majority by.
+	// touchedBits marks the touched instances once a scan needs it: a bit
+	// test is what lets a scan pass the untouched majority by. A walk asks
+	// about a few instances only and uses slot, sparing a plan that walks a
+	// cluster-sized allocation.
 	touchedBits []uint64
 	// touched lists the touched instances in the order of copies.
 	touched []int32
@@ -23,16 +25,36 @@ type work struct {
 func newWork(s *Snapshot, count int) *work {
 	n := min(count, len(s.insts))
 	return &work{
-		base:        s.insts,
-		copies:      make([]Instance, 0, n),
-		slot:        make(map[int32]int32, n),
-		touchedBits: make([]uint64, (len(s.insts)+63)/64),
-		touched:     make([]int32, 0, n),
+		base:    s.insts,
+		copies:  make([]Instance, 0, n),
+		slot:    make(map[int32]int32, n),
+		touched: make([]int32, 0, n),
 	}
 }
 
 func (w *work) isTouched(i int32) bool {
+	if w.touchedBits == nil {
+		_, ok := w.slot[i]
+		return ok
+	}
 	return w.touchedBits[i>>6]&(1<<(uint(i)&63)) != 0
+}
+
+// indexTouched switches isTouched to a bitmap, for scans.
+func (w *work) indexTouched() {
+	if w.touchedBits != nil {
+		return
+	}
+	w.touchedBits = make([]uint64, (len(w.base)+63)/64)
+	for _, i := range w.touched {
+		w.markTouched(i)
+	}
+}
+
+func (w *work) markTouched(i int32) {
+	if w.touchedBits != nil {
+		w.touchedBits[i>>6] |= 1 << (uint(i) & 63)
+	}
 }
 
 // get returns the instance as the plan sees it so far.
@@ -61,7 +83,7 @@ func (w *work) mutable(i int32) *Instance {
 		groups[g] = n
 	}
 	c.Groups = groups
-	w.touchedBits[i>>6] |= 1 << (uint(i) & 63)
+	w.markTouched(i)
 	w.touched = append(w.touched, i)
 	return c
 }
