@@ -142,3 +142,21 @@ func BenchmarkNewSnapshot(b *testing.B) {
 		NewSnapshot(insts)
 	}
 }
+
+// BenchmarkSnapshotWith is the cost of bringing the 10,000-instance snapshot
+// up to date after ten instances changed (a plan of ten committed), against
+// BenchmarkNewSnapshot's rebuild.
+func BenchmarkSnapshotWith(b *testing.B) {
+	insts := benchCluster(10000)
+	snap := NewSnapshot(insts)
+	changed := make([]Instance, 10)
+	for k := range changed {
+		changed[k] = insts[k*997]
+		changed[k].Memory -= 256
+		changed[k].Groups = map[string]int{"service:web": 1}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		snap.With(changed, nil)
+	}
+}

@@ -173,21 +173,21 @@ func (st *stack) walk(o orderedRanker) (int32, bool) {
 	if st.walkFrom < 0 {
 		// Instances below the floor fail the resource check of the
 		// ranker's own field, so the first walk starts past them.
-		st.walkFrom, _ = slices.BinarySearchFunc(order, o.floor(), func(i int32, floor int64) int {
-			return cmp.Compare(o.key(i, &base[i]), floor)
+		st.walkFrom, _ = slices.BinarySearchFunc(order, o.floor(), func(e ranked, floor int64) int {
+			return cmp.Compare(e.key, floor)
 		})
 	}
 	resume := -1
 	p := st.walkFrom
 	for ; p < len(order); p++ {
-		i := order[p]
+		i := order[p].i
 		if st.work.isTouched(i) {
 			continue
 		}
-		inst := &base[i]
-		if best >= 0 && o.key(i, inst) > bestKeys[0] {
+		if best >= 0 && order[p].key > bestKeys[0] {
 			break // sorted: nothing further has a smaller first key
 		}
+		inst := base[i]
 		if !st.feasible(inst) {
 			continue
 		}

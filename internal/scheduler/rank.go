@@ -24,7 +24,7 @@ type observer interface {
 // all. floor is the smallest key a feasible instance can have.
 type orderedRanker interface {
 	ranker
-	order() []int32
+	order() []ranked
 	floor() int64
 }
 
@@ -32,7 +32,7 @@ type orderedRanker interface {
 // still fits the task, which fills instances before starting new ones.
 type binpack struct {
 	field func(*Instance) int64
-	ord   []int32
+	ord   []ranked
 	need  int64
 }
 
@@ -44,7 +44,7 @@ func newBinpack(s *Snapshot, r *Request, field string) binpack {
 }
 
 func (b binpack) key(_ int32, inst *Instance) int64 { return b.field(inst) }
-func (b binpack) order() []int32                    { return b.ord }
+func (b binpack) order() []ranked                   { return b.ord }
 func (b binpack) floor() int64                      { return b.need }
 
 // spreadInstance prefers the instance with the fewest tasks of the group:
@@ -74,7 +74,7 @@ type spreadAttribute struct {
 func newSpreadAttribute(s *Snapshot, group, name string) *spreadAttribute {
 	sp := &spreadAttribute{name: name, group: group, ids: map[string]int32{}, counts: []int64{0}, n: len(s.insts)}
 	for _, i := range s.groups[group] {
-		inst := &s.insts[i]
+		inst := s.insts[i]
 		sp.counts[sp.lookup(inst)] += int64(inst.Groups[group])
 	}
 	return sp

@@ -51,13 +51,21 @@ func TestBinpackOrder(t *testing.T) {
 		{FieldMemory, []int32{1, 2, 3, 0}, 15}, // b c (10), d (20), a (30)
 	} {
 		b := newBinpack(snap, req, tt.field)
-		if got := b.order(); !equalInt32(got, tt.wantOrder) {
+		if got := indices(b.order()); !equalInt32(got, tt.wantOrder) {
 			t.Errorf("binpack(%s).order() = %v; want %v", tt.field, got, tt.wantOrder)
 		}
 		if got := b.floor(); got != tt.wantFloor {
 			t.Errorf("binpack(%s).floor() = %d; want %d", tt.field, got, tt.wantFloor)
 		}
 	}
+}
+
+func indices(order []ranked) []int32 {
+	out := make([]int32, len(order))
+	for k, e := range order {
+		out[k] = e.i
+	}
+	return out
 }
 
 func equalInt32(a, b []int32) bool {

@@ -54,12 +54,15 @@ type Instance struct {
 // of the cluster and place any number of requests against it, from any
 // number of goroutines.
 type Snapshot struct {
-	insts []Instance
-	// byCPU and byMemory hold instance indices sorted by remaining CPU
+	// insts points into one array for a snapshot built from scratch; With
+	// carries the pointers over, so an update copies pointers, not
+	// instances.
+	insts []*Instance
+	// byCPU and byMemory hold the instances sorted by remaining CPU
 	// (memory), then by index, so that binpack can start at the tightest fit
 	// by binary search instead of scanning every instance.
-	byCPU    []int32
-	byMemory []int32
+	byCPU    []ranked
+	byMemory []ranked
 	// groups lists, per task group, the instances that run tasks of it, so
 	// that a spread on an attribute counts the group's tasks without
 	// visiting every instance.
@@ -82,13 +85,13 @@ func NewSnapshot(instances []Instance) *Snapshot {
 		x, y := &instances[a], &instances[b]
 		return cmp.Or(cmp.Compare(x.ARN, y.ARN), cmp.Compare(x.ID, y.ID), cmp.Compare(a, b))
 	})
-	insts := make([]Instance, len(instances))
+	all := make([]Instance, len(instances))
+	insts := make([]*Instance, len(instances))
 	for i, j := range perm {
-		insts[i] = instances[j]
-	}
-	for i := range insts {
-		insts[i].PortsTCP = sortedPorts(insts[i].PortsTCP)
-		insts[i].PortsUDP = sortedPorts(insts[i].PortsUDP)
+		all[i] = instances[j]
+		all[i].PortsTCP = sortedPorts(all[i].PortsTCP)
+		all[i].PortsUDP = sortedPorts(all[i].PortsUDP)
+		insts[i] = &all[i]
 	}
 	s := &Snapshot{insts: insts}
 	s.byCPU = orderBy(insts, cpuOf)
@@ -109,20 +112,36 @@ func (s *Snapshot) Len() int { return len(s.insts) }
 
 // Instance returns the i-th instance in ARN order. It belongs to the
 // snapshot: read it, never modify it.
-func (s *Snapshot) Instance(i int) *Instance { return &s.insts[i] }
+func (s *Snapshot) Instance(i int) *Instance { return s.insts[i] }
 
 func cpuOf(in *Instance) int64    { return in.CPU }
 func memoryOf(in *Instance) int64 { return in.Memory }
 
-// orderBy returns the instance indices sorted by field, then by index.
-func orderBy(insts []Instance, field func(*Instance) int64) []int32 {
-	order := make([]int32, len(insts))
-	for i := range order {
-		order[i] = int32(i)
+// ranked is one entry of a sorted order: an instance's index and its value
+// of the field the order sorts by. Keeping the value beside the index keeps
+// binary searches, walks and merges in the order's own memory instead of
+// chasing a pointer per entry.
+type ranked struct {
+	key int64
+	i   int32
+}
+
+func compareRanked(a, b ranked) int {
+	switch {
+	case a.key != b.key:
+		return cmp.Compare(a.key, b.key)
+	default:
+		return cmp.Compare(a.i, b.i)
 	}
-	slices.SortFunc(order, func(a, b int32) int {
-		return cmp.Or(cmp.Compare(field(&insts[a]), field(&insts[b])), cmp.Compare(a, b))
-	})
+}
+
+// orderBy returns the instances sorted by field, then by index.
+func orderBy(insts []*Instance, field func(*Instance) int64) []ranked {
+	order := make([]ranked, len(insts))
+	for i := range insts {
+		order[i] = ranked{field(insts[i]), int32(i)}
+	}
+	slices.SortFunc(order, compareRanked)
 	return order
 }
 

@@ -6,7 +6,7 @@ import "slices"
 // that places ten tasks copies at most ten instances, whatever the size of
 // the cluster. The snapshot itself is never written.
 type work struct {
-	base []Instance
+	base []*Instance
 	// copies holds the plan's copies of the instances it touched, in the
 	// order it first touched them; slot finds an instance's copy. copies is
 	// allocated once at its final size (a plan touches at most one instance
@@ -62,7 +62,7 @@ func (w *work) get(i int32) *Instance {
 	if w.isTouched(i) {
 		return &w.copies[w.slot[i]]
 	}
-	return &w.base[i]
+	return w.base[i]
 }
 
 // copyOf returns the plan's copy of a touched instance, by its position in
@@ -76,7 +76,7 @@ func (w *work) mutable(i int32) *Instance {
 		return &w.copies[w.slot[i]]
 	}
 	w.slot[i] = int32(len(w.copies))
-	w.copies = append(w.copies, w.base[i])
+	w.copies = append(w.copies, *w.base[i])
 	c := &w.copies[len(w.copies)-1]
 	groups := make(map[string]int, len(c.Groups)+1)
 	for g, n := range c.Groups {
