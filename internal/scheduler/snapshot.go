@@ -50,9 +50,9 @@ type Instance struct {
 }
 
 // Snapshot is an immutable view of a cluster's container instances, in ARN
-// order, with the orders binpack walks precomputed. Build it once per change
-// of the cluster and place any number of requests against it, from any
-// number of goroutines.
+// order, with the orders binpack walks precomputed. Build it with
+// NewSnapshot, bring it up to date after a change with With, and place any
+// number of requests against it, from any number of goroutines.
 type Snapshot struct {
 	// insts points into one array for a snapshot built from scratch; With
 	// carries the pointers over, so an update copies pointers, not
