@@ -42,8 +42,8 @@ type Needs struct {
 	PortsTCP []int32
 	PortsUDP []int32
 	// DynamicPorts says the task also takes ports from the ephemeral range.
-	// Placement ignores it: an instance never runs out of them in practice,
-	// and ECS's fit does not count them either.
+	// Placement ignores it: Docker picks those ports when the container
+	// starts, from a range no realistic number of tasks exhausts.
 	DynamicPorts bool
 	GPUs         int
 }
@@ -70,9 +70,9 @@ type MemberOf struct {
 	Matcher    Matcher
 }
 
-// Matcher decides whether an instance satisfies a memberOf expression. The
-// cluster query language (package cql) provides the real one through an
-// adapter; tests use MatcherFunc. The instance it sees is the working view of
+// Matcher decides whether an instance satisfies a memberOf expression.
+// CompileMemberOf makes one from the cluster query language (package cql);
+// tests use MatcherFunc. The instance it sees is the working view of
 // the plan: its running task count and task groups include the tasks placed
 // earlier in the same plan. Its answer must depend on the instance alone:
 // the engine asks once about an instance the plan has not touched and
