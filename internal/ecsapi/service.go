@@ -2,9 +2,6 @@ package ecsapi
 
 import (
 	"context"
-	"crypto/rand"
-	"fmt"
-	"math/big"
 
 	"github.com/wharf-ecs/wharf/internal/awsproto"
 	"github.com/wharf-ecs/wharf/internal/model"
@@ -29,48 +26,6 @@ func (a *API) registerServices(s *awsproto.Service) {
 
 func serviceNotFound(cluster, name string) error {
 	return awsproto.Errorf(codeServiceNotFound, "Service not found: %s in cluster %s. Check the name and cluster, or list services with ListServices --cluster %s.", name, cluster, cluster)
-}
-
-// newDeploymentID returns an ID of ECS's form, ecs-svc/ and 19 digits. The
-// digits are also the tasks' startedBy, so they never start with 0.
-func newDeploymentID() string {
-	lo := new(big.Int).Exp(big.NewInt(10), big.NewInt(18), nil)
-	n, _ := rand.Int(rand.Reader, new(big.Int).Mul(lo, big.NewInt(9)))
-	return "ecs-svc/" + n.Add(n, lo).String()
-}
-
-// newDeployment is a PRIMARY deployment of td starting now.
-func newDeployment(td string, desired int32, lt model.LaunchType, now *model.Time) state.Deployment {
-	id := newDeploymentID()
-	return state.Deployment{Deployment: model.Deployment{
-		Id:                 id,
-		Status:             state.DeploymentPrimary,
-		TaskDefinition:     td,
-		DesiredCount:       model.Ptr(desired),
-		PendingCount:       model.Ptr(int32(0)),
-		RunningCount:       model.Ptr(int32(0)),
-		FailedTasks:        model.Ptr(int32(0)),
-		CreatedAt:          now,
-		UpdatedAt:          now,
-		LaunchType:         lt,
-		RolloutState:       model.DeploymentRolloutStateInProgress,
-		RolloutStateReason: fmt.Sprintf("ECS deployment %s in progress.", id),
-	}}
-}
-
-// startDeployment makes a new PRIMARY deployment of td; the previous ones
-// stay as ACTIVE until the controller has drained their tasks.
-func startDeployment(s *state.Service, td string, now *model.Time) {
-	for i := range s.Deployments {
-		if s.Deployments[i].Status == state.DeploymentPrimary {
-			s.Deployments[i].Status = state.DeploymentActive
-			s.Deployments[i].UpdatedAt = now
-		}
-	}
-	d := newDeployment(td, model.Val(s.DesiredCount), s.LaunchType, now)
-	s.Deployments = append([]state.Deployment{d}, s.Deployments...)
-	s.TaskDefinition = td
-	s.SteadyAt = nil
 }
 
 func (a *API) CreateService(ctx context.Context, in *model.CreateServiceRequest) (*model.CreateServiceResponse, error) {
@@ -224,7 +179,7 @@ func (a *API) newService(c *state.Cluster, in *model.CreateServiceRequest, strat
 	if s.AvailabilityZoneRebalancing == "" {
 		s.AvailabilityZoneRebalancing = model.AvailabilityZoneRebalancingDisabled
 	}
-	s.Deployments = []state.Deployment{newDeployment(tdArn, desired, lt, now)}
+	s.Deployments = []state.Deployment{state.NewDeployment(tdArn, desired, lt, now)}
 	return s
 }
 
@@ -331,7 +286,7 @@ func (a *API) UpdateService(ctx context.Context, in *model.UpdateServiceRequest)
 		}
 		applyServiceUpdate(s, in, now)
 		if tdArn != s.TaskDefinition || model.Val(in.ForceNewDeployment) || s.Primary() == nil {
-			startDeployment(s, tdArn, now)
+			s.StartDeployment(tdArn, now)
 		}
 		return nil
 	})
@@ -363,7 +318,7 @@ func (a *API) serviceTaskDefinitionForUpdate(ctx context.Context, ref string, gi
 }
 
 // applyServiceUpdate sets what the update gives, except the task definition
-// (a new deployment, see startDeployment).
+// (a new deployment, see state.Service.StartDeployment).
 func applyServiceUpdate(s *state.Service, in *model.UpdateServiceRequest, now *model.Time) {
 	if in.DesiredCount != nil && *in.DesiredCount != model.Val(s.DesiredCount) {
 		s.DesiredCount = model.Ptr(*in.DesiredCount)

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -378,15 +379,70 @@ func TestDeleteServiceRules(t *testing.T) {
 	_, err = s.Client.DeleteService(ctx, &ecs.DeleteServiceInput{Service: aws.String("nope")})
 	ecstest.WantCode(t, err, "ServiceNotFoundException")
 
+	// An instance without an agent: the controller places the tasks, which
+	// stay PENDING, so the deleted service stays DRAINING.
+	if _, err := s.Client.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{
+		TotalResources: []types.Resource{
+			{Name: aws.String("CPU"), Type: aws.String("INTEGER"), IntegerValue: 1024},
+			{Name: aws.String("MEMORY"), Type: aws.String("INTEGER"), IntegerValue: 1024},
+		},
+		Attributes: []types.Attribute{{Name: aws.String("ecs.availability-zone"), Value: aws.String("us-east-1a")}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitPending := func(n int32) {
+		deadline := time.Now().Add(10 * time.Second)
+		for svDescribe(t, s.Client, "default", "web").PendingCount != n {
+			if time.Now().After(deadline) {
+				t.Fatalf("the service never had %d pending tasks", n)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitPending(2)
+
 	out, err := s.Client.DeleteService(ctx, &ecs.DeleteServiceInput{Service: aws.String("web"), Force: aws.Bool(true)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if aws.ToString(out.Service.Status) == "ACTIVE" || out.Service.DesiredCount != 0 {
-		t.Errorf("deleted service: status %s desired %d; want DRAINING or INACTIVE and 0", aws.ToString(out.Service.Status), out.Service.DesiredCount)
+	if aws.ToString(out.Service.Status) != "DRAINING" || out.Service.DesiredCount != 0 {
+		t.Errorf("deleted service: status %s desired %d; want DRAINING and 0", aws.ToString(out.Service.Status), out.Service.DesiredCount)
 	}
 	_, err = s.Client.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String("web"), DesiredCount: aws.Int32(1)})
 	ecstest.WantCode(t, err, "ServiceNotActiveException")
+	_, err = s.Client.CreateService(ctx, &ecs.CreateServiceInput{ServiceName: aws.String("web"), TaskDefinition: aws.String("web"), DesiredCount: aws.Int32(1)})
+	ecstest.WantCode(t, err, "InvalidParameterException")
+	if !strings.Contains(err.Error(), "Unable to Start a service that is still Draining") {
+		t.Errorf("error %q; want ECS's draining message", err)
+	}
+	// Deleting again answers the DRAINING service.
+	again, err := s.Client.DeleteService(ctx, &ecs.DeleteServiceInput{Service: aws.String("web")})
+	if err != nil || aws.ToString(again.Service.Status) != "DRAINING" {
+		t.Fatalf("DeleteService of a DRAINING service = %v, %v", again, err)
+	}
+	// The tasks were asked to stop; their agent never answers, so the
+	// service waits. A DAEMON service needs no force.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		lt, err := s.Client.ListTasks(ctx, &ecs.ListTasksInput{ServiceName: aws.String("web"), DesiredStatus: types.DesiredStatusStopped})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(lt.TaskArns) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ListTasks desired STOPPED = %v; want the 2 tasks", lt.TaskArns)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := aws.ToString(svDescribe(t, s.Client, "default", "web").Status); got != "DRAINING" {
+		t.Errorf("service with tasks still stopping is %s; want DRAINING", got)
+	}
+	svCreate(t, s.Client, &ecs.CreateServiceInput{ServiceName: aws.String("d"), TaskDefinition: aws.String("web"), SchedulingStrategy: types.SchedulingStrategyDaemon})
+	if _, err := s.Client.DeleteService(ctx, &ecs.DeleteServiceInput{Service: aws.String("d")}); err != nil {
+		t.Errorf("DeleteService of a DAEMON service without force: %v", err)
+	}
 }
 
 func TestServiceTags(t *testing.T) {

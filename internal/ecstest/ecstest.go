@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/smithy-go"
 
+	servicectl "github.com/wharf-ecs/wharf/internal/controller/service"
 	"github.com/wharf-ecs/wharf/internal/server"
 )
 
@@ -30,6 +31,10 @@ type Server struct {
 // Options tweak a test server.
 type Options struct {
 	DataDir string // default: a fresh t.TempDir()
+	// AgentTimeout is the server's --agent-timeout; default the server's.
+	AgentTimeout time.Duration
+	// ServiceTuning shortens the service controller's timings.
+	ServiceTuning servicectl.Tuning
 }
 
 // Start runs a server until the test ends.
@@ -45,7 +50,8 @@ func StartWith(t testing.TB, o Options) *Server {
 	if os.Getenv("WHARF_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	srv, err := server.New(server.Config{Listen: "127.0.0.1:0", DataDir: o.DataDir, Log: log})
+	srv, err := server.New(server.Config{Listen: "127.0.0.1:0", DataDir: o.DataDir, Log: log,
+		AgentTimeout: o.AgentTimeout, ServiceTuning: o.ServiceTuning})
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/wharf-ecs/wharf/internal/awsproto"
 	"github.com/wharf-ecs/wharf/internal/controller/liveness"
+	"github.com/wharf-ecs/wharf/internal/controller/retention"
+	servicectl "github.com/wharf-ecs/wharf/internal/controller/service"
 	"github.com/wharf-ecs/wharf/internal/ecsapi"
 	"github.com/wharf-ecs/wharf/internal/store"
 	"github.com/wharf-ecs/wharf/internal/store/bolt"
@@ -30,6 +32,12 @@ type Config struct {
 	// AgentTimeout is how long an agent may go without polling before its
 	// instance is marked disconnected; default one minute.
 	AgentTimeout time.Duration
+	// ServiceTuning sets the service controller's timings (tests shorten
+	// them); zero values take the defaults.
+	ServiceTuning servicectl.Tuning
+	// StoppedTaskRetention is how long STOPPED tasks and INACTIVE services
+	// stay visible; default one hour.
+	StoppedTaskRetention time.Duration
 }
 
 // Server is a running control plane.
@@ -142,6 +150,20 @@ func (s *Server) Run(ctx context.Context) error {
 		Heartbeats: s.api,
 		Timeout:    s.cfg.AgentTimeout,
 		Log:        s.log.With("controller", "liveness"),
+	}).Run(bg)
+	// One service controller per server: leader election, for replicated
+	// servers, arrives with the etcd store.
+	go servicectl.New(servicectl.Config{
+		Store:    s.store,
+		Launcher: s.api,
+		Tuning:   s.cfg.ServiceTuning,
+		Log:      s.log.With("controller", "service"),
+	}).Run(bg)
+	go retention.New(retention.Config{
+		Store:    s.store,
+		Tasks:    s.cfg.StoppedTaskRetention,
+		Services: s.cfg.StoppedTaskRetention,
+		Log:      s.log.With("controller", "retention"),
 	}).Run(bg)
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()

@@ -1,6 +1,12 @@
 package state
 
-import "github.com/wharf-ecs/wharf/internal/model"
+import (
+	"crypto/rand"
+	"fmt"
+	"math/big"
+
+	"github.com/wharf-ecs/wharf/internal/model"
+)
 
 // Service statuses, as the Service shape spells them (the model has no enum).
 const (
@@ -80,3 +86,50 @@ func (s *Service) Primary() *Deployment {
 
 // ServiceGroup is the task group of a service's tasks, as ECS names it.
 func ServiceGroup(name string) string { return "service:" + name }
+
+// NewDeploymentID returns an ID of ECS's form, ecs-svc/ and 19 digits. The
+// ID is also the startedBy of the deployment's tasks.
+func NewDeploymentID() string {
+	lo := new(big.Int).Exp(big.NewInt(10), big.NewInt(18), nil)
+	n, _ := rand.Int(rand.Reader, new(big.Int).Mul(lo, big.NewInt(9)))
+	return "ecs-svc/" + n.Add(n, lo).String()
+}
+
+// NewDeployment is a PRIMARY deployment of td starting now.
+func NewDeployment(td string, desired int32, lt model.LaunchType, now *model.Time) Deployment {
+	id := NewDeploymentID()
+	zero := int32(0)
+	return Deployment{Deployment: model.Deployment{
+		Id:                 id,
+		Status:             DeploymentPrimary,
+		TaskDefinition:     td,
+		DesiredCount:       &desired,
+		PendingCount:       &zero,
+		RunningCount:       &zero,
+		FailedTasks:        &zero,
+		CreatedAt:          now,
+		UpdatedAt:          now,
+		LaunchType:         lt,
+		RolloutState:       model.DeploymentRolloutStateInProgress,
+		RolloutStateReason: fmt.Sprintf("ECS deployment %s in progress.", id),
+	}}
+}
+
+// StartDeployment makes a new PRIMARY deployment of td and returns it; the
+// previous ones stay as ACTIVE until their tasks have been drained.
+func (s *Service) StartDeployment(td string, now *model.Time) *Deployment {
+	for i := range s.Deployments {
+		if s.Deployments[i].Status == DeploymentPrimary {
+			s.Deployments[i].Status = DeploymentActive
+			s.Deployments[i].UpdatedAt = now
+		}
+	}
+	desired := int32(0)
+	if s.DesiredCount != nil {
+		desired = *s.DesiredCount
+	}
+	s.Deployments = append([]Deployment{NewDeployment(td, desired, s.LaunchType, now)}, s.Deployments...)
+	s.TaskDefinition = td
+	s.SteadyAt = nil
+	return &s.Deployments[0]
+}

@@ -1,0 +1,239 @@
+package service
+
+import (
+	"github.com/wharf-ecs/wharf/internal/model"
+	"github.com/wharf-ecs/wharf/internal/state"
+)
+
+// plan is what one round decides for a service: pure, from the service and
+// the views of its tasks.
+type plan struct {
+	stops  []stopReq
+	launch int      // REPLICA: tasks to place
+	onto   []string // DAEMON: instances to start one task on each
+}
+
+type stopReq struct {
+	v      *tview
+	reason string
+	health bool // it failed its health checks (ECS reports that as its own event)
+}
+
+func (p *plan) stop(v *tview, reason string) {
+	p.stops = append(p.stops, stopReq{v: v, reason: reason})
+}
+
+// scalingReason is the stoppedReason of a task the service scheduler stops,
+// as ECS words it.
+func scalingReason(deploymentID string) string {
+	return "Scaling activity initiated by (deployment " + deploymentID + ")"
+}
+
+// stopAll is the plan of a DRAINING (deleted) service: every task goes,
+// whatever the deployment configuration says.
+func stopAll(views []*tview, reason string) plan {
+	var pl plan
+	for _, v := range views {
+		if !v.stopped && !v.stopping {
+			pl.stop(v, reason)
+		}
+	}
+	return pl
+}
+
+// planReplica follows ECS's rolling update: start tasks of the PRIMARY
+// deployment while the total (counting tasks still stopping) stays within
+// maximumPercent, stop tasks that must go (other deployments, draining
+// instances, unhealthy, surplus) while the healthy ones stay at or above
+// minimumHealthyPercent. Lost tasks (agent disconnected) are not counted, so
+// they are replaced; when they come back they are surplus.
+func planReplica(svc *state.Service, views []*tview, canLaunch bool) plan {
+	p := svc.Primary()
+	reason := scalingReason(p.Id)
+	if svc.Status == state.ServiceDraining {
+		return stopAll(views, reason)
+	}
+	var pl plan
+	desired := int(model.Val(svc.DesiredCount))
+	minHealthy, maxTotal := limits(svc, desired)
+	failed := p.RolloutState == model.DeploymentRolloutStateFailed
+	var keep, old, moving, sick []*tview
+	total, healthy := 0, 0
+	for _, v := range views {
+		switch {
+		case v.stopped || v.lost:
+			continue
+		case v.gone:
+			if !v.stopping {
+				pl.stop(v, reason)
+			}
+			continue
+		case v.stopping:
+			total++
+			continue
+		}
+		total++
+		if v.healthy {
+			healthy++
+		}
+		switch {
+		case v.dep != p.Id:
+			old = append(old, v)
+		case v.unhealthy:
+			sick = append(sick, v)
+		case v.draining:
+			moving = append(moving, v)
+		default:
+			keep = append(keep, v)
+		}
+	}
+	if canLaunch && !failed && len(keep) < desired {
+		pl.launch = max(0, min(desired-len(keep), maxTotal-total))
+	}
+	// An unhealthy task is replaced first, then stopped, as long as there
+	// is room to start its replacement beside it.
+	for _, v := range sick {
+		if len(keep) >= desired || total >= maxTotal {
+			pl.stops = append(pl.stops, stopReq{v: v, reason: reasonHealthCheck, health: true})
+		}
+	}
+	if failed {
+		// A failed deployment launches nothing, so the tasks of the older
+		// deployments are all the service has: they stay.
+		old = nil
+	}
+	budget := healthy - minHealthy
+	take := func(cands []*tview, n int) {
+		var idle, serving []*tview
+		for _, v := range cands {
+			if v.healthy {
+				serving = append(serving, v)
+			} else {
+				idle = append(idle, v)
+			}
+		}
+		// Tasks that are not healthy cost nothing against the minimum.
+		for _, v := range pickVictims(idle, views, n) {
+			pl.stop(v, reason)
+			n--
+		}
+		for _, v := range pickVictims(serving, views, min(n, budget)) {
+			pl.stop(v, reason)
+			budget--
+		}
+	}
+	take(moving, len(moving))
+	take(old, len(old))
+	take(keep, len(keep)-desired)
+	return pl
+}
+
+// eligible lists the instances a DAEMON service runs on: ACTIVE, with a
+// connected agent. A lost instance keeps its task (nobody can stop it) but
+// gets no new one.
+func eligible(env *clusterEnv) []string {
+	var out []string
+	for _, id := range env.instanceOrder {
+		inst := env.instances[id]
+		if inst.Status == "ACTIVE" && model.Val(inst.AgentConnected) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// planDaemon keeps exactly one task of the PRIMARY deployment on every
+// eligible instance, replaces older deployments' tasks instance by instance
+// within the deployment configuration's limits, and stops tasks on instances
+// that no longer qualify (on a draining instance, once the instance's REPLICA
+// service tasks are gone).
+func planDaemon(svc *state.Service, views []*tview, env *clusterEnv, canLaunch bool) plan {
+	p := svc.Primary()
+	reason := scalingReason(p.Id)
+	if svc.Status == state.ServiceDraining {
+		return stopAll(views, reason)
+	}
+	var pl plan
+	targets := eligible(env)
+	ok := make(map[string]bool, len(targets))
+	for _, id := range targets {
+		ok[id] = true
+	}
+	minHealthy, maxTotal := limits(svc, len(targets))
+	failed := p.RolloutState == model.DeploymentRolloutStateFailed
+	on := map[string][]*tview{}
+	stopping := map[string]bool{}
+	total, healthy := 0, 0
+	for _, v := range views {
+		switch {
+		case v.stopped || v.lost:
+			continue
+		case v.gone:
+			if !v.stopping {
+				pl.stop(v, reason)
+			}
+			continue
+		case v.stopping:
+			total++
+			stopping[v.t.InstanceID] = true
+			continue
+		}
+		total++
+		if v.healthy {
+			healthy++
+		}
+		if !ok[v.t.InstanceID] {
+			if !env.replicaBusy[v.t.InstanceID] {
+				pl.stop(v, reason)
+			}
+			continue
+		}
+		on[v.t.InstanceID] = append(on[v.t.InstanceID], v)
+	}
+	budget := healthy - minHealthy
+	for _, id := range targets {
+		var prim, old []*tview
+		for _, v := range on[id] {
+			if v.dep == p.Id {
+				prim = append(prim, v)
+			} else {
+				old = append(old, v)
+			}
+		}
+		// One task per instance: keep the healthy (else the oldest) one.
+		if len(prim) > 1 {
+			best := 0
+			for i, v := range prim {
+				if v.healthy && !prim[best].healthy || v.healthy == prim[best].healthy && createdAt(v).Before(createdAt(prim[best])) {
+					best = i
+				}
+			}
+			for i, v := range prim {
+				if i != best {
+					pl.stop(v, reason)
+				}
+			}
+			prim = prim[best : best+1]
+		}
+		if len(prim) == 1 && prim[0].unhealthy {
+			pl.stops = append(pl.stops, stopReq{v: prim[0], reason: reasonHealthCheck, health: true})
+		}
+		if len(prim) == 0 && canLaunch && !failed && !stopping[id] && (len(old) == 0 || total+len(pl.onto) < maxTotal) {
+			pl.onto = append(pl.onto, id)
+		}
+		if failed {
+			continue
+		}
+		replaced := len(prim) == 1 && prim[0].healthy
+		for _, v := range old {
+			switch {
+			case !v.healthy || replaced:
+				pl.stop(v, reason)
+			case budget > 0:
+				budget--
+				pl.stop(v, reason)
+			}
+		}
+	}
+	return pl
+}
