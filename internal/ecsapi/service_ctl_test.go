@@ -16,7 +16,7 @@ import (
 )
 
 // End-to-end tests of the service controller: a real server, real agents on
-// in-memory runtimes, driven through the SDK.
+// simulated runtimes (internal/runtime/sim), driven through the SDK.
 
 // svTasks returns the service's tasks as stored.
 func (cl *svCluster) tasks(t *testing.T, name string) []*state.Task {
@@ -106,7 +106,7 @@ func TestServiceRunsAndReplacesTasks(t *testing.T) {
 	victim := tasks[0]
 	crashed := 0
 	for _, a := range cl.agents {
-		crashed += a.rt.Crash(victim.TaskArn)
+		crashed += svCrash(t, a.rt, victim.TaskArn)
 	}
 	if crashed == 0 {
 		t.Fatalf("no container of task %s to crash", victim.TaskArn)

@@ -35,6 +35,9 @@ type Options struct {
 	AgentTimeout time.Duration
 	// ServiceTuning shortens the service controller's timings.
 	ServiceTuning servicectl.Tuning
+	// Listen is the address to serve on; default a free loopback port. A
+	// restarted server given its predecessor's Addr keeps its clients.
+	Listen string
 }
 
 // Start runs a server until the test ends.
@@ -50,7 +53,10 @@ func StartWith(t testing.TB, o Options) *Server {
 	if os.Getenv("WHARF_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	srv, err := server.New(server.Config{Listen: "127.0.0.1:0", DataDir: o.DataDir, Log: log,
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1:0"
+	}
+	srv, err := server.New(server.Config{Listen: o.Listen, DataDir: o.DataDir, Log: log,
 		AgentTimeout: o.AgentTimeout, ServiceTuning: o.ServiceTuning})
 	if err != nil {
 		t.Fatalf("start server: %v", err)
