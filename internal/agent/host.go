@@ -47,14 +47,28 @@ func cpuArchitecture() string {
 	}
 }
 
-// capabilities are the attributes that advertise what this agent supports,
-// so that task definitions' requiresAttributes can be matched.
-func capabilities() []string {
+// Capabilities are the attributes that advertise what this agent supports,
+// so that task definitions' requiresAttributes can be matched. Some are
+// honoured in a reduced form on a machine without AWS, and say so here:
+// awslogs output stays in the container's local json-file log until Wharf
+// ships logs itself; a task role is accepted but no role credentials are
+// served; ECR images run when present locally.
+func Capabilities() []string {
 	caps := []string{
 		"com.amazonaws.ecs.capability.privileged-container",
 		"com.amazonaws.ecs.capability.logging-driver.json-file",
 		"com.amazonaws.ecs.capability.logging-driver.none",
 		"com.amazonaws.ecs.capability.logging-driver.local",
+		"com.amazonaws.ecs.capability.logging-driver.syslog",
+		"com.amazonaws.ecs.capability.logging-driver.journald",
+		"com.amazonaws.ecs.capability.logging-driver.fluentd",
+		"com.amazonaws.ecs.capability.logging-driver.gelf",
+		"com.amazonaws.ecs.capability.logging-driver.awslogs",
+		"ecs.capability.execution-role-awslogs",
+		"com.amazonaws.ecs.capability.task-iam-role",
+		"com.amazonaws.ecs.capability.task-iam-role-network-host",
+		"com.amazonaws.ecs.capability.ecr-auth",
+		"ecs.capability.execution-role-ecr-pull",
 		"ecs.capability.container-health-check",
 		"ecs.capability.container-ordering",
 		"ecs.capability.docker-plugin.local",
@@ -81,7 +95,7 @@ func instanceAttributes(cfg *Config) []model.Attribute {
 	for k, v := range attrs {
 		out = append(out, model.Attribute{Name: k, Value: v})
 	}
-	for _, c := range capabilities() {
+	for _, c := range Capabilities() {
 		out = append(out, model.Attribute{Name: c})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

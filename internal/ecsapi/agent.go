@@ -27,6 +27,7 @@ func (a *API) AgentService() *awsproto.Service {
 
 // Run keeps the API's in-memory indexes current until ctx ends.
 func (a *API) Run(ctx context.Context) {
+	a.runCtx.Store(&ctx)
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); a.index.run(ctx) }()

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wharf-ecs/wharf/internal/awsproto"
@@ -34,7 +35,11 @@ type API struct {
 	service   *awsproto.Service
 	index     *taskIndex
 	instances *instanceCache
-	beats     heartbeats
+	placers   placers
+	// runCtx is Run's context: background work such as the placement
+	// workers lives as long as it.
+	runCtx atomic.Pointer[context.Context]
+	beats  heartbeats
 	// stopping is closed when the server shuts down, ending long polls.
 	stopping chan struct{}
 	stopOnce sync.Once
@@ -117,4 +122,12 @@ func retry(ctx context.Context, fn func() error) error {
 		}
 	}
 	return errServer("the request lost %d races with concurrent writers; retry it", maxRetries)
+}
+
+// bgCtx is the context of the API's background work.
+func (a *API) bgCtx() context.Context {
+	if c := a.runCtx.Load(); c != nil {
+		return *c
+	}
+	return context.Background()
 }

@@ -127,7 +127,7 @@ func (a *API) serviceTaskDefinition(ctx context.Context, ref string, lt model.La
 		return nil, err
 	}
 	for _, pc := range td.PlacementConstraints {
-		if err := memberOfUnsupported(pc.Expression); err != nil {
+		if err := validateMemberOf(pc.Expression); err != nil {
 			return nil, err
 		}
 	}

@@ -172,7 +172,7 @@ func TestCreateServiceRejectsBadInput(t *testing.T) {
 			in.DeploymentConfiguration = &types.DeploymentConfiguration{MaximumPercent: aws.Int32(50)}
 		}, "InvalidParameterException", "maximumPercent"},
 		{"memberOf", func(in *ecs.CreateServiceInput) {
-			in.PlacementConstraints = []types.PlacementConstraint{{Type: types.PlacementConstraintTypeMemberOf, Expression: aws.String("attribute:x == y")}}
+			in.PlacementConstraints = []types.PlacementConstraint{{Type: types.PlacementConstraintTypeMemberOf, Expression: aws.String("attribute:x y")}}
 		}, "InvalidParameterException", "memberOf"},
 		{"bad strategy", func(in *ecs.CreateServiceInput) {
 			in.PlacementStrategy = []types.PlacementStrategy{{Type: types.PlacementStrategyTypeBinpack, Field: aws.String("disk")}}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/wharf-ecs/wharf/internal/awsproto"
 	"github.com/wharf-ecs/wharf/internal/model"
+	"github.com/wharf-ecs/wharf/internal/scheduler"
 	"github.com/wharf-ecs/wharf/internal/state"
 )
 
@@ -39,6 +40,12 @@ type taskLaunch struct {
 	enableExec bool
 	demand     state.TaskReservation
 	token      string
+	// Placement beyond the task definition's own constraints: the request's
+	// constraints and strategies, and the strategies used when it gives none
+	// (nil: RunTask's default).
+	constraints       []model.PlacementConstraint
+	strategies        []model.PlacementStrategy
+	defaultStrategies []scheduler.Strategy
 }
 
 // prepareLaunch validates the shared input, resolves the cluster and the task
@@ -81,7 +88,7 @@ func (a *API) prepareLaunch(ctx context.Context, in launchInput, startedByMax in
 		return nil, err
 	}
 	for _, pc := range td.PlacementConstraints {
-		if err := memberOfUnsupported(pc.Expression); err != nil {
+		if _, err := parseQuery("memberOf", pc.Expression); err != nil {
 			return nil, err
 		}
 	}

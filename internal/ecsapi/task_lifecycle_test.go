@@ -52,9 +52,9 @@ func TestRunTaskRejectsBadInput(t *testing.T) {
 			in.LaunchType = types.LaunchTypeEc2
 			in.CapacityProviderStrategy = []types.CapacityProviderStrategyItem{{CapacityProvider: aws.String("cp")}}
 		}), "InvalidParameterException", "Specifying both a launch type and capacity provider strategy"},
-		{"memberOf", base(func(in *ecs.RunTaskInput) {
-			in.PlacementConstraints = []types.PlacementConstraint{{Type: types.PlacementConstraintTypeMemberOf, Expression: aws.String("attribute:ecs.instance-type == t2.small")}}
-		}), "InvalidParameterException", "cluster query language arrives with Wharf's scheduler"},
+		{"memberOf syntax", base(func(in *ecs.RunTaskInput) {
+			in.PlacementConstraints = []types.PlacementConstraint{{Type: types.PlacementConstraintTypeMemberOf, Expression: aws.String("attribute:ecs.instance-type t2.small")}}
+		}), "InvalidParameterException", "expected an operator"},
 		{"memberOf too long", base(func(in *ecs.RunTaskInput) {
 			in.PlacementConstraints = []types.PlacementConstraint{{Type: types.PlacementConstraintTypeMemberOf, Expression: aws.String(strings.Repeat("a", 2001))}}
 		}), "InvalidParameterException", "at most 2000 characters"},

@@ -2,7 +2,6 @@ package ecsapi
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/wharf-ecs/wharf/internal/model"
 	"github.com/wharf-ecs/wharf/internal/state"
@@ -38,11 +37,6 @@ type taskCandidate struct {
 	RunsGroup bool
 }
 
-// taskRejection is why one instance could not take a task.
-type taskRejection struct {
-	ARN, Reason, Detail string
-}
-
 // taskFit returns "" when the instance can take the task, else ECS's reason
 // and a detail a person can act on.
 func taskFit(c *taskCandidate, d state.TaskReservation, distinct bool) (reason, detail string) {
@@ -71,7 +65,8 @@ func taskFit(c *taskCandidate, d state.TaskReservation, distinct bool) (reason, 
 	return "", ""
 }
 
-// take books the demand on the candidate.
+// take books the demand on the candidate (StartTask placing several tasks
+// on one instance).
 func (c *taskCandidate) take(d state.TaskReservation) {
 	c.CPU -= d.CPU
 	c.Memory -= d.Memory
@@ -82,71 +77,6 @@ func (c *taskCandidate) take(d state.TaskReservation) {
 		c.UsedUDP[p] = true
 	}
 	c.RunsGroup = true
-}
-
-func cloneCandidates(in []taskCandidate) []taskCandidate {
-	out := slices.Clone(in)
-	for i := range out {
-		out[i].UsedTCP = cloneSet(in[i].UsedTCP)
-		out[i].UsedUDP = cloneSet(in[i].UsedUDP)
-	}
-	return out
-}
-
-func cloneSet(m map[string]bool) map[string]bool {
-	out := make(map[string]bool, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
-// taskPlace places count tasks of demand d on the candidates and returns the
-// candidate index of each placed task. When fewer than count fit, it also
-// returns why each instance refused the next one, as ECS reports failures per
-// container instance. Candidates that are not ACTIVE are left out of the
-// reasons: RunTask never considers them.
-func taskPlace(cands []taskCandidate, d state.TaskReservation, count int, distinct bool) ([]int, []taskRejection) {
-	work := cloneCandidates(cands)
-	var picks []int
-	for len(picks) < count {
-		best := -1
-		for i := range work {
-			if r, _ := taskFit(&work[i], d, distinct); r != "" {
-				continue
-			}
-			if best < 0 || taskBetter(&work[i], &work[best]) {
-				best = i
-			}
-		}
-		if best < 0 {
-			break
-		}
-		work[best].take(d)
-		picks = append(picks, best)
-	}
-	if len(picks) == count {
-		return picks, nil
-	}
-	var rejected []taskRejection
-	for i := range work {
-		if !work[i].Active {
-			continue
-		}
-		if r, detail := taskFit(&work[i], d, distinct); r != "" {
-			rejected = append(rejected, taskRejection{ARN: work[i].ARN, Reason: r, Detail: detail})
-		}
-	}
-	return picks, rejected
-}
-
-// taskBetter orders feasible instances: most remaining CPU, then most memory;
-// on a tie the earlier one (key order) stays.
-func taskBetter(a, b *taskCandidate) bool {
-	if a.CPU != b.CPU {
-		return a.CPU > b.CPU
-	}
-	return a.Memory > b.Memory
 }
 
 func portSet(ports []string) map[string]bool {

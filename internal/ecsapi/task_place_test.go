@@ -13,7 +13,9 @@ func cand(arn string, cpu, mem int32, tcp ...string) taskCandidate {
 	return taskCandidate{ARN: arn, Active: true, AgentConnected: true, CPU: cpu, Memory: mem, UsedTCP: portSet(tcp), UsedUDP: map[string]bool{}}
 }
 
-func TestTaskPlace(t *testing.T) {
+// taskFit is StartTask's check of a named instance; RunTask places with the
+// scheduler.
+func TestTaskFit(t *testing.T) {
 	small := state.TaskReservation{CPU: 256, Memory: 512}
 	web := state.TaskReservation{CPU: 100, Memory: 100, PortsTCP: []string{"8080"}}
 	disconnected := cand("i-off", 4096, 8192)
@@ -22,61 +24,30 @@ func TestTaskPlace(t *testing.T) {
 	draining.Active = false
 	holder := cand("i-holder", 4096, 8192)
 	holder.RunsGroup = true
-	tests := []struct {
+	for _, tt := range []struct {
 		name     string
-		cands    []taskCandidate
+		c        taskCandidate
 		d        state.TaskReservation
-		count    int
 		distinct bool
-		picks    []int
-		reasons  []string // "arn reason", in candidate order
+		reason   string
 	}{
-		{"most remaining CPU first, then the next", []taskCandidate{cand("a", 1024, 4096), cand("b", 2048, 4096)}, small, 3, false,
-			[]int{1, 1, 1}, nil},
-		{"tie on CPU goes to more memory", []taskCandidate{cand("a", 1024, 1024), cand("b", 1024, 4096)}, small, 1, false,
-			[]int{1}, nil},
-		{"tie on both keeps key order", []taskCandidate{cand("a", 1024, 1024), cand("b", 1024, 1024)}, small, 2, false,
-			[]int{0, 1}, nil},
-		{"fills until CPU runs out", []taskCandidate{cand("a", 512, 8192)}, small, 3, false,
-			[]int{0, 0}, []string{"a RESOURCE:CPU"}},
-		{"memory runs out", []taskCandidate{cand("a", 4096, 600)}, small, 2, false,
-			[]int{0}, []string{"a RESOURCE:MEMORY"}},
-		{"a static port fits once per instance", []taskCandidate{cand("a", 4096, 4096), cand("b", 4096, 4096)}, web, 3, false,
-			[]int{0, 1}, []string{"a RESOURCE:PORTS", "b RESOURCE:PORTS"}},
-		{"a port reserved by the agent", []taskCandidate{cand("a", 4096, 4096, "22", "8080")}, web, 1, false,
-			nil, []string{"a RESOURCE:PORTS"}},
-		{"disconnected agent", []taskCandidate{disconnected}, small, 1, false,
-			nil, []string{"i-off AGENT"}},
-		{"inactive instances are skipped without a reason", []taskCandidate{draining, cand("a", 256, 512)}, small, 2, false,
-			[]int{1}, []string{"a RESOURCE:CPU"}},
-		{"distinctInstance: one per instance", []taskCandidate{cand("a", 4096, 4096), cand("b", 4096, 4096)}, small, 3, true,
-			[]int{0, 1}, []string{"a DistinctInstance placement constraint unsatisfied.", "b DistinctInstance placement constraint unsatisfied."}},
-		{"distinctInstance: the group already runs there", []taskCandidate{holder, cand("a", 1024, 1024)}, small, 1, true,
-			[]int{1}, nil},
-		{"zero demand always fits", []taskCandidate{cand("a", 0, 0)}, state.TaskReservation{}, 2, false,
-			[]int{0, 0}, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			before := fmt.Sprint(tt.cands)
-			picks, rejected := taskPlace(tt.cands, tt.d, tt.count, tt.distinct)
-			if !slices.Equal(picks, tt.picks) {
-				t.Errorf("taskPlace picks = %v; want %v", picks, tt.picks)
-			}
-			var reasons []string
-			for _, r := range rejected {
-				reasons = append(reasons, r.ARN+" "+r.Reason)
-				if r.Detail == "" {
-					t.Errorf("rejection %s %s has no detail", r.ARN, r.Reason)
-				}
-			}
-			if !slices.Equal(reasons, tt.reasons) {
-				t.Errorf("taskPlace reasons = %q; want %q", reasons, tt.reasons)
-			}
-			if after := fmt.Sprint(tt.cands); after != before {
-				t.Errorf("taskPlace modified its input: %s; was %s", after, before)
-			}
-		})
+		{"fits", cand("a", 1024, 4096), small, false, ""},
+		{"CPU", cand("a", 128, 4096), small, false, reasonCPU},
+		{"memory", cand("a", 4096, 256), small, false, reasonMemory},
+		{"port in use", cand("a", 4096, 4096, "22", "8080"), web, false, reasonPorts},
+		{"disconnected agent", disconnected, small, false, reasonAgent},
+		{"not ACTIVE", draining, small, false, reasonInactive},
+		{"distinctInstance with the group there", holder, small, true, reasonDistinct},
+		{"the group there without distinctInstance", holder, small, false, ""},
+		{"zero demand", cand("a", 0, 0), state.TaskReservation{}, false, ""},
+	} {
+		reason, detail := taskFit(&tt.c, tt.d, tt.distinct)
+		if reason != tt.reason {
+			t.Errorf("%s: taskFit = %q; want %q", tt.name, reason, tt.reason)
+		}
+		if reason != "" && detail == "" {
+			t.Errorf("%s: rejection %s has no detail", tt.name, reason)
+		}
 	}
 }
 

@@ -108,9 +108,8 @@ func resolveLaunchType(lt model.LaunchType, strategy, clusterDefault []model.Cap
 }
 
 // validatePlacementConstraints checks RunTask's constraints the way ECS does
-// and reports whether distinctInstance is among them. memberOf is refused
-// after its syntax checks: its cluster query language arrives with the
-// scheduler.
+// (memberOf expressions are parsed) and reports whether distinctInstance is
+// among them.
 func validatePlacementConstraints(cs []model.PlacementConstraint) (distinct bool, err error) {
 	if len(cs) > maxConstraints {
 		return false, invalidParam("At most %d placement constraints are allowed per task; got %d.", maxConstraints, len(cs))
@@ -123,7 +122,7 @@ func validatePlacementConstraints(cs []model.PlacementConstraint) (distinct bool
 			}
 			distinct = true
 		case model.PlacementConstraintTypeMemberOf:
-			if err := memberOfUnsupported(c.Expression); err != nil {
+			if err := validateMemberOf(c.Expression); err != nil {
 				return false, err
 			}
 		case "":
@@ -135,18 +134,17 @@ func validatePlacementConstraints(cs []model.PlacementConstraint) (distinct bool
 	return distinct, nil
 }
 
-func memberOfUnsupported(expr string) error {
+// validateMemberOf checks a memberOf expression: present, and valid in the
+// cluster query language.
+func validateMemberOf(expr string) error {
 	if strings.TrimSpace(expr) == "" {
 		return invalidParam("A memberOf placement constraint needs an expression in the cluster query language, e.g. attribute:ecs.instance-type == t2.small.")
 	}
-	if len(expr) > maxMemberOfChars {
-		return invalidParam("A memberOf expression may be at most %d characters; got %d.", maxMemberOfChars, len(expr))
-	}
-	return invalidParam("memberOf placement constraints are not supported yet: the cluster query language arrives with Wharf's scheduler. Remove the constraint %q or use distinctInstance.", expr)
+	_, err := parseQuery("memberOf", expr)
+	return err
 }
 
-// validatePlacementStrategy checks the strategy rules as ECS does. The simple
-// placement of RunTask does not apply them (see task_place.go).
+// validatePlacementStrategy checks the strategy rules as ECS does.
 func validatePlacementStrategy(ss []model.PlacementStrategy) error {
 	if len(ss) > maxStrategies {
 		return invalidParam("At most %d placement strategy rules are allowed per task; got %d.", maxStrategies, len(ss))

@@ -26,10 +26,11 @@ type taskIndex struct {
 	byInst map[string]map[string]struct{} // instance ID → task keys
 	// Active (not STOPPED) tasks, for placement: per group and instance, and
 	// per instance.
-	byGroup map[string]map[string]int  // group → instance ID → active tasks
-	active  map[string]int             // instance ID → active tasks
-	changed map[string]int64           // instance ID → revision of its last task change
-	waiters map[string][]chan struct{} // instance ID → parked polls
+	byGroup  map[string]map[string]int  // group → instance ID → active tasks
+	groupsOf map[string]map[string]int  // instance ID → group → active tasks
+	active   map[string]int             // instance ID → active tasks
+	changed  map[string]int64           // instance ID → revision of its last task change
+	waiters  map[string][]chan struct{} // instance ID → parked polls
 	// caughtUp is broadcast whenever rev advances.
 	caughtUp *sync.Cond
 }
@@ -38,7 +39,7 @@ func newTaskIndex(st store.Store, log *slog.Logger) *taskIndex {
 	x := &taskIndex{
 		st: st, log: log, ready: make(chan struct{}),
 		byTask: map[string]taskEntry{}, byInst: map[string]map[string]struct{}{},
-		byGroup: map[string]map[string]int{}, active: map[string]int{},
+		byGroup: map[string]map[string]int{}, active: map[string]int{}, groupsOf: map[string]map[string]int{},
 		changed: map[string]int64{}, waiters: map[string][]chan struct{}{},
 	}
 	x.caughtUp = sync.NewCond(&x.mu)
@@ -69,6 +70,7 @@ func (x *taskIndex) follow(ctx context.Context, first *bool) error {
 	x.byTask = map[string]taskEntry{}
 	x.byInst = map[string]map[string]struct{}{}
 	x.byGroup = map[string]map[string]int{}
+	x.groupsOf = map[string]map[string]int{}
 	x.active = map[string]int{}
 	for _, kv := range kvs {
 		x.setLocked(kv.Key, entryOf(kv.Value), rev)
@@ -156,18 +158,40 @@ func (x *taskIndex) count(e taskEntry, d int) {
 	if x.active[e.inst] <= 0 {
 		delete(x.active, e.inst)
 	}
-	g := x.byGroup[e.group]
+	addCount(x.byGroup, e.group, e.inst, d)
+	addCount(x.groupsOf, e.inst, e.group, d)
+}
+
+// addCount adds d to m[outer][inner], dropping entries that reach zero.
+func addCount(m map[string]map[string]int, outer, inner string, d int) {
+	g := m[outer]
 	if g == nil {
 		g = map[string]int{}
-		x.byGroup[e.group] = g
+		m[outer] = g
 	}
-	g[e.inst] += d
-	if g[e.inst] <= 0 {
-		delete(g, e.inst)
+	g[inner] += d
+	if g[inner] <= 0 {
+		delete(g, inner)
 		if len(g) == 0 {
-			delete(x.byGroup, e.group)
+			delete(m, outer)
 		}
 	}
+}
+
+// instanceTasks returns, for each instance, a copy of its active task counts
+// by group and its active task count.
+func (x *taskIndex) instanceTasks(ids []string) (groups []map[string]int, active []int) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	groups, active = make([]map[string]int, len(ids)), make([]int, len(ids))
+	for i, id := range ids {
+		g := make(map[string]int, len(x.groupsOf[id]))
+		for k, v := range x.groupsOf[id] {
+			g[k] = v
+		}
+		groups[i], active[i] = g, x.active[id]
+	}
+	return groups, active
 }
 
 // groupCounts returns, for the instances given, how many active tasks of

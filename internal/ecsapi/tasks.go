@@ -2,11 +2,12 @@ package ecsapi
 
 import (
 	"context"
-	"encoding/json"
+	"slices"
 	"strings"
 
 	"github.com/wharf-ecs/wharf/internal/awsproto"
 	"github.com/wharf-ecs/wharf/internal/model"
+	"github.com/wharf-ecs/wharf/internal/scheduler"
 	"github.com/wharf-ecs/wharf/internal/state"
 	"github.com/wharf-ecs/wharf/internal/store"
 )
@@ -73,6 +74,8 @@ func (a *API) RunTask(ctx context.Context, in *model.RunTaskRequest) (*model.Run
 		return nil, invalidParam("At most %d placement constraints are allowed per task, counting the task definition's; got %d.", maxConstraints, n)
 	}
 	l.token = in.ClientToken
+	l.constraints = in.PlacementConstraints
+	l.strategies = in.PlacementStrategy
 	hash := ""
 	if l.token != "" {
 		hash = runTaskHash(l.cluster.ClusterName, in)
@@ -89,16 +92,14 @@ func (a *API) RunTask(ctx context.Context, in *model.RunTaskRequest) (*model.Run
 	return out, nil
 }
 
-// runOnce is one optimistic attempt of RunTask: read the instances, place,
-// and commit the tasks with the instances' new remaining resources on the
-// condition that nothing it read has changed.
+// runOnce is one attempt of a launch: replay a known clientToken, or hand
+// the launch to the cluster's placement worker (placer.go), which places it
+// with the scheduler and commits it with the instances' new remaining
+// resources on the condition that nothing it read has changed. A conflict
+// comes back as a store conflict, for the caller's retry loop.
 func (a *API) runOnce(ctx context.Context, l *taskLaunch, count int, distinct bool, hash string) (*model.RunTaskResponse, error) {
 	cluster := l.cluster.ClusterName
-	_, crev, err := a.activeCluster(ctx, cluster)
-	if err != nil {
-		return nil, err
-	}
-	txn := store.Txn{Conds: []store.Cond{{Key: state.ClusterKey(cluster), Revision: crev}}}
+	job := &placeJob{l: l, count: count}
 	if l.token != "" {
 		key := runTaskTokenKey(cluster, l.token)
 		rec, _, err := state.Get[runTaskToken](ctx, a.st, key)
@@ -108,105 +109,22 @@ func (a *API) runOnce(ctx context.Context, l *taskLaunch, count int, distinct bo
 		if !isNotFound(err) {
 			return nil, err
 		}
-		txn.Conds = append(txn.Conds, store.Cond{Key: key, Revision: 0})
+		job.tokenKey, job.tokenHash = key, hash
 	}
-	// Instances are read before the group's tasks: a task placed in between
-	// changes its instance's revision, so the commit below fails and retries.
-	items, _, err := state.List[state.ContainerInstance](ctx, a.st, state.ClusterInstancesPrefix(cluster), store.ListOptions{})
+	constraints := l.constraints
+	if distinct {
+		constraints = append(slices.Clone(constraints), model.PlacementConstraint{Type: model.PlacementConstraintTypeDistinctInstance})
+	}
+	defaults := l.defaultStrategies
+	if defaults == nil {
+		defaults = scheduler.RunTaskDefaultStrategies()
+	}
+	req, err := schedRequest(l, count, constraints, l.strategies, defaults)
 	if err != nil {
 		return nil, err
 	}
-	cands := make([]taskCandidate, len(items))
-	active := 0
-	for i, it := range items {
-		cands[i] = candidateOf(it.Val)
-		if cands[i].Active {
-			active++
-		}
-	}
-	if active == 0 {
-		return nil, invalidParam("No Container Instances were found in your cluster. Start a wharf agent that registers into cluster %s (RegisterContainerInstance), then run the task again.", cluster)
-	}
-	if distinct {
-		holders, err := a.instancesRunningGroup(ctx, cluster, l.group)
-		if err != nil {
-			return nil, err
-		}
-		for i, it := range items {
-			cands[i].RunsGroup = holders[it.Val.ID]
-		}
-	}
-	picks, rejected := taskPlace(cands, l.demand, count, distinct)
-	out := &model.RunTaskResponse{Tasks: []model.Task{}, Failures: failuresOf(rejected)}
-	if len(picks) == 0 {
-		// Nothing placed, nothing written: not even the clientToken, so that
-		// a retry once capacity frees up can still place the tasks.
-		return out, nil
-	}
-	now := a.timeNow()
-	touched := map[int]*state.ContainerInstance{}
-	var order []int
-	var arns []string
-	for _, i := range picks {
-		inst := touched[i]
-		if inst == nil {
-			inst = model.Clone(items[i].Val)
-			touched[i] = inst
-			order = append(order, i)
-			txn.Conds = append(txn.Conds, store.Cond{Key: items[i].Key, Revision: items[i].Rev})
-		}
-		t := a.newTask(l, inst, now)
-		reserveOn(inst, l.demand)
-		key := state.TaskKey(cluster, taskIDFromKey(t.TaskArn))
-		txn.Conds = append(txn.Conds, store.Cond{Key: key, Revision: 0})
-		txn.Ops = append(txn.Ops, state.Put(key, t))
-		out.Tasks = append(out.Tasks, t.Task)
-		arns = append(arns, t.TaskArn)
-	}
-	for _, i := range order {
-		txn.Ops = append(txn.Ops, state.Put(items[i].Key, touched[i]))
-	}
-	if l.token != "" {
-		rec := runTaskToken{Hash: hash, TaskArns: arns, Failures: out.Failures, CreatedAt: now}
-		txn.Ops = append(txn.Ops, state.Put(runTaskTokenKey(cluster, l.token), rec))
-	}
-	if _, err := a.st.Commit(ctx, txn); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// failuresOf turns placement rejections into ECS failures, one per instance
-// and reason.
-func failuresOf(rs []taskRejection) []model.Failure {
-	out := []model.Failure{}
-	seen := map[[2]string]bool{}
-	for _, r := range rs {
-		k := [2]string{r.ARN, r.Reason}
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
-		out = append(out, model.Failure{Arn: r.ARN, Reason: r.Reason, Detail: r.Detail})
-	}
-	return out
-}
-
-// instancesRunningGroup returns the IDs of the instances that hold a task of
-// the group that has not stopped, for distinctInstance.
-func (a *API) instancesRunningGroup(ctx context.Context, cluster, group string) (map[string]bool, error) {
-	held := map[string]bool{}
-	_, _, err := scan(ctx, a.st, state.ClusterTasksPrefix(cluster), "", 0, func(kv store.KV) (struct{}, bool, error) {
-		var t taskSummary
-		if err := json.Unmarshal(kv.Value, &t); err != nil {
-			return struct{}{}, false, err
-		}
-		if t.Group == group && t.LastStatus != taskStopped && t.InstanceID != "" {
-			held[t.InstanceID] = true
-		}
-		return struct{}{}, false, nil
-	})
-	return held, err
+	job.req = req
+	return a.placerFor(cluster).place(ctx, job)
 }
 
 func (a *API) StartTask(ctx context.Context, in *model.StartTaskRequest) (*model.StartTaskResponse, error) {

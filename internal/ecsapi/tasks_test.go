@@ -63,10 +63,10 @@ func tkInstance(t testing.TB, s *ecstest.Server, cluster string, cpu, mem int32)
 			{Name: aws.String("PORTS_UDP"), Type: aws.String("STRINGSET"), StringSetValue: []string{}},
 		},
 		VersionInfo: &types.VersionInfo{AgentVersion: aws.String("1.0.0"), DockerVersion: aws.String("24.0.7")},
-		Attributes: []types.Attribute{
-			{Name: aws.String("ecs.availability-zone"), Value: aws.String("us-east-1a")},
-			{Name: aws.String("ecs.cpu-architecture"), Value: aws.String("x86_64")},
-		},
+		Attributes: append(ecstest.AgentAttributes(),
+			types.Attribute{Name: aws.String("ecs.availability-zone"), Value: aws.String("us-east-1a")},
+			types.Attribute{Name: aws.String("ecs.cpu-architecture"), Value: aws.String("x86_64")},
+		),
 	})
 	if err != nil {
 		t.Fatalf("RegisterContainerInstance: %v", err)
@@ -293,7 +293,8 @@ func TestRunTaskDistinctInstance(t *testing.T) {
 	if len(out.Tasks) != 2 || aws.ToString(out.Tasks[0].ContainerInstanceArn) == aws.ToString(out.Tasks[1].ContainerInstanceArn) {
 		t.Fatalf("distinctInstance count 3 on 2 instances: %+v", out)
 	}
-	want := "DistinctInstance placement constraint unsatisfied."
+	// ECS's documented reason for a placement requirement no instance meets.
+	want := "ATTRIBUTE"
 	if r := tkReasons(out.Failures); len(r) != 2 || r[0] != want || r[1] != want {
 		t.Errorf("failures = %q; want %q on both instances", r, want)
 	}

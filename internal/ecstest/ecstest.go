@@ -14,8 +14,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/wharf-ecs/wharf/internal/agent"
 	servicectl "github.com/wharf-ecs/wharf/internal/controller/service"
 	"github.com/wharf-ecs/wharf/internal/server"
 )
@@ -125,4 +127,16 @@ func WantCode(t testing.TB, err error, code string) {
 	if got := ErrorCode(err); got != code {
 		t.Fatalf("error = %v (code %q); want code %q", err, got, code)
 	}
+}
+
+// AgentAttributes are the capability attributes a Wharf agent registers with,
+// for tests that register container instances by hand: without them,
+// placement refuses task definitions whose requiresAttributes they lack, as
+// ECS does.
+func AgentAttributes() []types.Attribute {
+	var out []types.Attribute
+	for _, c := range agent.Capabilities() {
+		out = append(out, types.Attribute{Name: aws.String(c)})
+	}
+	return out
 }

@@ -1,0 +1,431 @@
+package ecsapi
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/wharf-ecs/wharf/internal/model"
+	"github.com/wharf-ecs/wharf/internal/scheduler"
+	"github.com/wharf-ecs/wharf/internal/state"
+	"github.com/wharf-ecs/wharf/internal/store"
+)
+
+// Placement runs through one worker per cluster (per server). The worker
+// keeps a scheduler snapshot of the cluster current from the instance cache
+// and the task index, takes every launch waiting for it, places them one after
+// the other on that snapshot (each seeing the ones before), and commits them
+// all in one transaction conditioned on the revisions of the instances it
+// chose. Concurrent RunTask callers thus never race each other inside a
+// server, their commits share one fsync, and a race with another server (or
+// an agent's report touching the same instance) is a conflict that refreshes
+// the snapshot and retries.
+
+// maxBatch bounds the launches one commit carries.
+const maxBatch = 64
+
+// placeJob is one launch waiting for the worker.
+type placeJob struct {
+	ctx   context.Context
+	l     *taskLaunch
+	count int
+	req   scheduler.Request
+	// tokenKey and tokenHash make the commit record a RunTask clientToken.
+	tokenKey, tokenHash string
+	done                chan placeResult
+}
+
+type placeResult struct {
+	out *model.RunTaskResponse
+	err error
+}
+
+type placer struct {
+	a       *API
+	cluster string
+	jobs    chan *placeJob
+
+	// Owned by the worker goroutine.
+	snap *scheduler.Snapshot
+	seen map[string]placedInstance // instance ID → what the snapshot holds
+	need int64                     // the store revision the caches must reach first
+	seed uint64
+}
+
+// placedInstance is an instance as the snapshot knows it: the store entry it
+// came from (rev -1 while it carries a plan not yet committed) and its
+// scheduler form.
+type placedInstance struct {
+	entry cachedInstance
+	sched scheduler.Instance
+}
+
+type placers struct {
+	mu sync.Mutex
+	m  map[string]*placer
+}
+
+// placerFor returns the cluster's worker, starting it on first use. It lives
+// as long as the API's background context.
+func (a *API) placerFor(cluster string) *placer {
+	a.placers.mu.Lock()
+	defer a.placers.mu.Unlock()
+	if a.placers.m == nil {
+		a.placers.m = map[string]*placer{}
+	}
+	p := a.placers.m[cluster]
+	if p == nil {
+		p = &placer{a: a, cluster: cluster, jobs: make(chan *placeJob, maxBatch)}
+		a.placers.m[cluster] = p
+		go p.run(a.bgCtx())
+	}
+	return p
+}
+
+// place submits a launch and waits for its outcome. A store conflict comes
+// back as is, so the caller's retry loop submits again.
+func (p *placer) place(ctx context.Context, job *placeJob) (*model.RunTaskResponse, error) {
+	job.ctx = ctx
+	job.done = make(chan placeResult, 1)
+	select {
+	case p.jobs <- job:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case r := <-job.done:
+		return r.out, r.err
+	case <-ctx.Done():
+		// The worker may still commit the job; RunTask's clientToken is
+		// how a caller makes such a retry safe, as with ECS.
+		return nil, ctx.Err()
+	}
+}
+
+func (p *placer) run(ctx context.Context) {
+	for {
+		var batch []*placeJob
+		select {
+		case <-ctx.Done():
+			return
+		case j := <-p.jobs:
+			batch = append(batch, j)
+		}
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case j := <-p.jobs:
+				batch = append(batch, j)
+			default:
+				break drain
+			}
+		}
+		p.runBatch(ctx, batch)
+	}
+}
+
+func (p *placer) runBatch(ctx context.Context, batch []*placeJob) {
+	answer := func(j *placeJob, out *model.RunTaskResponse, err error) {
+		j.done <- placeResult{out: out, err: err}
+	}
+	fail := func(err error) {
+		for _, j := range batch {
+			answer(j, nil, err)
+		}
+	}
+	if err := p.refresh(ctx); err != nil {
+		p.snap = nil
+		fail(err)
+		return
+	}
+	_, crev, err := p.a.activeCluster(ctx, p.cluster)
+	if err != nil {
+		fail(err)
+		return
+	}
+	txn := store.Txn{Conds: []store.Cond{{Key: state.ClusterKey(p.cluster), Revision: crev}}}
+	touched := map[string]*state.ContainerInstance{} // ID → the batch's copy
+	type placedJob struct {
+		j   *placeJob
+		out *model.RunTaskResponse
+	}
+	var placed []placedJob
+	now := p.a.timeNow()
+	tokens := map[string]bool{}
+	for _, j := range batch {
+		if j.ctx.Err() != nil {
+			answer(j, nil, j.ctx.Err())
+			continue
+		}
+		if j.tokenKey != "" {
+			if tokens[j.tokenKey] {
+				// A retry of a launch in this very batch: answer it as a
+				// lost race, so it comes back and replays the first one's
+				// outcome once that is committed.
+				answer(j, nil, &store.ConflictError{Key: j.tokenKey})
+				continue
+			}
+			tokens[j.tokenKey] = true
+		}
+		if !p.anyActive() {
+			answer(j, nil, invalidParam("No Container Instances were found in your cluster. Start a wharf agent that registers into cluster %s (RegisterContainerInstance), then run the task again.", p.cluster))
+			continue
+		}
+		p.seed++
+		j.req.Seed = p.seed
+		plan, err := scheduler.Place(p.snap, &j.req)
+		if err != nil {
+			answer(j, nil, invalidParam("%v", err))
+			continue
+		}
+		out := &model.RunTaskResponse{Tasks: []model.Task{}, Failures: rejectionsToFailures(plan.Rejections)}
+		if plan.Placed() == 0 {
+			// Nothing placed, nothing written: not even the clientToken, so
+			// a retry once capacity frees up can still place the tasks.
+			answer(j, out, nil)
+			continue
+		}
+		var upserts []scheduler.Instance
+		var arns []string
+		for _, pl := range plan.Tasks {
+			if pl.ID == "" {
+				continue
+			}
+			inst := touched[pl.ID]
+			if inst == nil {
+				e := p.seen[pl.ID].entry
+				inst = model.Clone(e.inst)
+				touched[pl.ID] = inst
+				txn.Conds = append(txn.Conds, store.Cond{Key: e.key, Revision: e.rev})
+			}
+			t := p.a.newTask(j.l, inst, now)
+			reserveOn(inst, j.l.demand)
+			key := state.TaskKey(p.cluster, taskIDFromKey(t.TaskArn))
+			txn.Conds = append(txn.Conds, store.Cond{Key: key, Revision: 0})
+			txn.Ops = append(txn.Ops, state.Put(key, t))
+			out.Tasks = append(out.Tasks, t.Task)
+			arns = append(arns, t.TaskArn)
+			// The snapshot learns of the placement at once, so the next
+			// launch of the batch sees it.
+			si := p.seen[pl.ID].sched
+			si = withPlacement(si, inst, j.l.group)
+			p.seen[pl.ID] = placedInstance{entry: cachedInstance{key: p.seen[pl.ID].entry.key, rev: -1, inst: inst}, sched: si}
+			upserts = append(upserts, si)
+		}
+		if j.tokenKey != "" {
+			rec := runTaskToken{Hash: j.tokenHash, TaskArns: arns, Failures: out.Failures, CreatedAt: now}
+			txn.Conds = append(txn.Conds, store.Cond{Key: j.tokenKey, Revision: 0})
+			txn.Ops = append(txn.Ops, state.Put(j.tokenKey, rec))
+		}
+		p.snap = p.snap.With(upserts, nil)
+		placed = append(placed, placedJob{j, out})
+	}
+	if len(placed) == 0 {
+		return
+	}
+	for id, inst := range touched {
+		txn.Ops = append(txn.Ops, state.Put(state.InstanceKey(p.cluster, id), inst))
+	}
+	rev, err := p.a.st.Commit(ctx, txn)
+	if err != nil {
+		// The snapshot carries placements that did not happen: rebuild it,
+		// after the caches have seen whatever beat us.
+		p.snap = nil
+		var ce *store.ConflictError
+		if errors.As(err, &ce) {
+			p.need = max(p.need, ce.Actual)
+		}
+		for _, pj := range placed {
+			answer(pj.j, nil, err)
+		}
+		return
+	}
+	p.need = rev
+	for _, pj := range placed {
+		answer(pj.j, pj.out, nil)
+	}
+}
+
+// refresh brings the snapshot up to date with the caches, once they have seen
+// the store at p.need (the worker's last commit, or what beat it).
+func (p *placer) refresh(ctx context.Context) error {
+	if err := p.a.index.fresh(ctx, p.need); err != nil {
+		return err
+	}
+	entries, err := p.a.instances.instances(ctx, p.cluster, p.need)
+	if err != nil {
+		return err
+	}
+	if p.snap == nil {
+		p.seen = map[string]placedInstance{}
+	}
+	var changed []cachedInstance
+	present := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		present[e.inst.ID] = true
+		if have, ok := p.seen[e.inst.ID]; !ok || have.entry.rev != e.rev {
+			changed = append(changed, e)
+		}
+	}
+	var removed []string
+	for id := range p.seen {
+		if !present[id] {
+			removed = append(removed, id)
+			delete(p.seen, id)
+		}
+	}
+	ids := make([]string, len(changed))
+	for i, e := range changed {
+		ids[i] = e.inst.ID
+	}
+	groups, active := p.a.index.instanceTasks(ids)
+	upserts := make([]scheduler.Instance, len(changed))
+	for i, e := range changed {
+		upserts[i] = schedInstance(e.inst, groups[i], active[i])
+		p.seen[e.inst.ID] = placedInstance{entry: e, sched: upserts[i]}
+	}
+	if p.snap == nil {
+		p.snap = scheduler.NewSnapshot(upserts)
+	} else if len(upserts) > 0 || len(removed) > 0 {
+		p.snap = p.snap.With(upserts, removed)
+	}
+	return nil
+}
+
+func (p *placer) anyActive() bool {
+	for _, pi := range p.seen {
+		if pi.sched.Status == instanceActive {
+			return true
+		}
+	}
+	return false
+}
+
+// schedInstance is the scheduler's view of a stored instance.
+func schedInstance(inst *state.ContainerInstance, groups map[string]int, running int) scheduler.Instance {
+	rem := inst.RemainingResources
+	s := scheduler.Instance{
+		ID: inst.ID, ARN: inst.ContainerInstanceArn, Status: inst.Status,
+		AgentConnected: model.Val(inst.AgentConnected),
+		EC2InstanceID:  inst.Ec2InstanceId,
+		CPU:            int64(resourceInt(rem, resNameCPU)),
+		Memory:         int64(resourceInt(rem, resNameMemory)),
+		PortsTCP:       portNumbers(resourcePorts(rem, resNamePorts)),
+		PortsUDP:       portNumbers(resourcePorts(rem, resNamePortsUDP)),
+		Attributes:     make(map[string]string, len(inst.Attributes)),
+		Groups:         groups,
+		RunningTasks:   running,
+	}
+	if inst.VersionInfo != nil {
+		s.AgentVersion = inst.VersionInfo.AgentVersion
+	}
+	if inst.RegisteredAt != nil {
+		s.RegisteredAt = inst.RegisteredAt.Time
+	}
+	for _, at := range inst.Attributes {
+		s.Attributes[at.Name] = at.Value
+	}
+	return s
+}
+
+// withPlacement is si after one more task of group lands on it; inst is the
+// instance with the task's resources already reserved.
+func withPlacement(si scheduler.Instance, inst *state.ContainerInstance, group string) scheduler.Instance {
+	rem := inst.RemainingResources
+	si.CPU = int64(resourceInt(rem, resNameCPU))
+	si.Memory = int64(resourceInt(rem, resNameMemory))
+	si.PortsTCP = portNumbers(resourcePorts(rem, resNamePorts))
+	si.PortsUDP = portNumbers(resourcePorts(rem, resNamePortsUDP))
+	groups := make(map[string]int, len(si.Groups)+1)
+	for k, v := range si.Groups {
+		groups[k] = v
+	}
+	groups[group]++
+	si.Groups = groups
+	si.RunningTasks++
+	return si
+}
+
+func portNumbers(ports []string) []int32 {
+	out := make([]int32, 0, len(ports))
+	for _, p := range ports {
+		if n, err := strconv.Atoi(p); err == nil {
+			out = append(out, int32(n))
+		}
+	}
+	return out
+}
+
+// rejectionsToFailures turns the scheduler's per-instance rejections into
+// ECS failures, one per instance and reason; instances that are not ACTIVE
+// carry no reason and are not failures in ECS's answer.
+func rejectionsToFailures(rs []scheduler.Rejection) []model.Failure {
+	out := []model.Failure{}
+	seen := map[[2]string]bool{}
+	for _, r := range rs {
+		k := [2]string{r.ARN, r.Reason}
+		if r.Reason == "" || seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, model.Failure{Arn: r.ARN, Reason: r.Reason, Detail: r.Detail})
+	}
+	return out
+}
+
+// schedRequest builds the scheduler's request for a launch: its needs, the
+// constraints of the request and of the task definition, and the strategies
+// (RunTask's default when none is given).
+func schedRequest(l *taskLaunch, count int, constraints []model.PlacementConstraint, strategies []model.PlacementStrategy, defaults []scheduler.Strategy) (scheduler.Request, error) {
+	r := scheduler.Request{
+		Count: count,
+		Task: scheduler.Needs{
+			CPU: int64(l.demand.CPU), Memory: int64(l.demand.Memory),
+			PortsTCP: portNumbers(l.demand.PortsTCP), PortsUDP: portNumbers(l.demand.PortsUDP),
+		},
+		LaunchType: scheduler.LaunchType(l.launchType),
+		Group:      l.group,
+	}
+	for _, at := range l.td.RequiresAttributes {
+		r.RequiresAttributes = append(r.RequiresAttributes, scheduler.Attribute{Name: at.Name, Value: at.Value})
+	}
+	all := append([]model.PlacementConstraint(nil), constraints...)
+	for _, c := range l.td.PlacementConstraints {
+		all = append(all, model.PlacementConstraint{Type: model.PlacementConstraintType(c.Type), Expression: c.Expression})
+	}
+	for _, c := range all {
+		switch c.Type {
+		case model.PlacementConstraintTypeDistinctInstance:
+			r.DistinctInstance = true
+		case model.PlacementConstraintTypeMemberOf:
+			if _, err := parseQuery("memberOf", c.Expression); err != nil {
+				return r, err
+			}
+			m, err := scheduler.CompileMemberOf(c.Expression)
+			if err != nil {
+				return r, invalidParam("Invalid memberOf expression %q: %v.", c.Expression, err)
+			}
+			r.MemberOf = append(r.MemberOf, m)
+		}
+	}
+	for _, s := range strategies {
+		field := s.Field
+		switch {
+		case strings.EqualFold(field, "instanceId"):
+			field = scheduler.FieldInstanceID
+		case strings.EqualFold(field, "host"):
+			field = scheduler.FieldHost
+		case strings.EqualFold(field, "cpu"):
+			field = scheduler.FieldCPU
+		case strings.EqualFold(field, "memory"):
+			field = scheduler.FieldMemory
+		}
+		r.Strategies = append(r.Strategies, scheduler.Strategy{Type: scheduler.StrategyType(strings.ToLower(string(s.Type))), Field: field})
+	}
+	if len(strategies) == 0 {
+		r.Strategies = defaults
+	}
+	return r, nil
+}

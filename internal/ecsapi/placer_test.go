@@ -1,0 +1,116 @@
+package ecsapi_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/wharf-ecs/wharf/internal/ecstest"
+)
+
+// plInstance registers an instance with the agent's capabilities and a zone.
+func plInstance(t *testing.T, s *ecstest.Server, cluster, zone string, cpu, mem int32, extra ...types.Attribute) string {
+	t.Helper()
+	attrs := append(ecstest.AgentAttributes(), types.Attribute{Name: aws.String("ecs.availability-zone"), Value: aws.String(zone)})
+	out, err := s.Client.RegisterContainerInstance(context.Background(), &ecs.RegisterContainerInstanceInput{
+		Cluster: aws.String(cluster),
+		TotalResources: []types.Resource{
+			{Name: aws.String("CPU"), Type: aws.String("INTEGER"), IntegerValue: cpu},
+			{Name: aws.String("MEMORY"), Type: aws.String("INTEGER"), IntegerValue: mem},
+		},
+		Attributes: append(attrs, extra...),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.ContainerInstance.ContainerInstanceArn)
+}
+
+// placedOn counts the tasks per container instance ARN.
+func placedOn(out *ecs.RunTaskOutput) map[string]int {
+	m := map[string]int{}
+	for _, tk := range out.Tasks {
+		m[aws.ToString(tk.ContainerInstanceArn)]++
+	}
+	return m
+}
+
+func TestRunTaskBinpackChoosesTightestFit(t *testing.T) {
+	s := ecstest.Start(t)
+	tkCluster(t, s, "c")
+	tkTD(t, s, "web", 128, 256)
+	roomy := plInstance(t, s, "c", "a", 4096, 4096)
+	tight := plInstance(t, s, "c", "a", 4096, 1024)
+	out := tkRun(t, s, &ecs.RunTaskInput{Cluster: aws.String("c"), TaskDefinition: aws.String("web"), Count: aws.Int32(5),
+		PlacementStrategy: []types.PlacementStrategy{{Type: types.PlacementStrategyTypeBinpack, Field: aws.String("memory")}}})
+	got := placedOn(out)
+	if got[tight] != 4 || got[roomy] != 1 {
+		t.Fatalf("binpack memory placed %v; want 4 on the tight instance (1024 MiB) then 1 on the roomy one", got)
+	}
+}
+
+func TestRunTaskSpreadAcrossZones(t *testing.T) {
+	s := ecstest.Start(t)
+	tkCluster(t, s, "c")
+	tkTD(t, s, "web", 128, 128)
+	zoneOf := map[string]string{}
+	for _, z := range []string{"a", "a", "a", "b"} {
+		zoneOf[plInstance(t, s, "c", z, 4096, 4096)] = z
+	}
+	out := tkRun(t, s, &ecs.RunTaskInput{Cluster: aws.String("c"), TaskDefinition: aws.String("web"), Count: aws.Int32(6),
+		PlacementStrategy: []types.PlacementStrategy{{Type: types.PlacementStrategyTypeSpread, Field: aws.String("attribute:ecs.availability-zone")}}})
+	perZone := map[string]int{}
+	for arn, n := range placedOn(out) {
+		perZone[zoneOf[arn]] += n
+	}
+	if perZone["a"] != 3 || perZone["b"] != 3 {
+		t.Fatalf("spread by zone placed %v per zone; want 3 and 3", perZone)
+	}
+}
+
+func TestRunTaskMemberOf(t *testing.T) {
+	s := ecstest.Start(t)
+	tkCluster(t, s, "c")
+	tkTD(t, s, "web", 128, 128)
+	gpu := types.Attribute{Name: aws.String("hardware"), Value: aws.String("gpu")}
+	plInstance(t, s, "c", "a", 4096, 4096)
+	special := plInstance(t, s, "c", "b", 4096, 4096, gpu)
+	out := tkRun(t, s, &ecs.RunTaskInput{Cluster: aws.String("c"), TaskDefinition: aws.String("web"), Count: aws.Int32(3),
+		PlacementConstraints: []types.PlacementConstraint{{Type: types.PlacementConstraintTypeMemberOf, Expression: aws.String("attribute:hardware == gpu")}}})
+	if got := placedOn(out); got[special] != 3 {
+		t.Fatalf("memberOf placed %v; want all 3 on the gpu instance", got)
+	}
+	out = tkRun(t, s, &ecs.RunTaskInput{Cluster: aws.String("c"), TaskDefinition: aws.String("web"),
+		PlacementConstraints: []types.PlacementConstraint{{Type: types.PlacementConstraintTypeMemberOf, Expression: aws.String("attribute:ecs.availability-zone == z")}}})
+	if len(out.Tasks) != 0 || len(out.Failures) != 2 || aws.ToString(out.Failures[0].Reason) != "ATTRIBUTE" {
+		t.Fatalf("memberOf matching nothing: %d tasks, failures %+v; want ATTRIBUTE on both instances", len(out.Tasks), out.Failures)
+	}
+}
+
+// A task definition needing a capability no instance advertises is refused
+// with ATTRIBUTE, as ECS does.
+func TestRunTaskRequiresAttributes(t *testing.T) {
+	s := ecstest.Start(t)
+	tkCluster(t, s, "c")
+	if _, err := s.Client.RegisterTaskDefinition(context.Background(), &ecs.RegisterTaskDefinitionInput{
+		Family: aws.String("checked"),
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("busybox:latest"), Memory: aws.Int32(16),
+			HealthCheck: &types.HealthCheck{Command: []string{"CMD", "true"}}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Client.RegisterContainerInstance(context.Background(), &ecs.RegisterContainerInstanceInput{
+		Cluster: aws.String("c"),
+		TotalResources: []types.Resource{{Name: aws.String("CPU"), Type: aws.String("INTEGER"), IntegerValue: 1024},
+			{Name: aws.String("MEMORY"), Type: aws.String("INTEGER"), IntegerValue: 1024}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	out := tkRun(t, s, &ecs.RunTaskInput{Cluster: aws.String("c"), TaskDefinition: aws.String("checked")})
+	if len(out.Tasks) != 0 || len(out.Failures) != 1 || aws.ToString(out.Failures[0].Reason) != "ATTRIBUTE" {
+		t.Fatalf("health-checked task on an instance without the capability: %d tasks, failures %+v; want ATTRIBUTE", len(out.Tasks), out.Failures)
+	}
+}
