@@ -196,7 +196,11 @@ func (p *placer) runBatch(ctx context.Context, batch []*placeJob) {
 			inst := touched[pl.ID]
 			if inst == nil {
 				e := p.seen[pl.ID].entry
-				inst = model.Clone(e.inst)
+				// A shallow copy is enough: reserveOn replaces, never
+				// modifies, the fields it changes, and the rest stays shared
+				// read-only with the cache.
+				c := *e.inst
+				inst = &c
 				touched[pl.ID] = inst
 				txn.Conds = append(txn.Conds, store.Cond{Key: e.key, Revision: e.rev})
 			}
