@@ -147,6 +147,11 @@ func runSim(ctx context.Context, c simConfig, out io.Writer) error {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
 	out = &syncWriter{w: out} // progress and summary lines come from two goroutines
+	runCtx, stopAll := context.WithCancel(context.Background())
+	defer stopAll()
+	// Once the agents are told to stop, each would log that its request
+	// was cancelled; thousands of such lines say nothing.
+	c.Log = slog.New(quietAfter{Handler: c.Log.Handler(), stop: runCtx})
 	httpClient := newSimHTTPClient(&c)
 	defer httpClient.CloseIdleConnections()
 	agents := make([]*agent.Agent, c.Instances)
@@ -174,8 +179,6 @@ func runSim(ctx context.Context, c simConfig, out io.Writer) error {
 		agents[i] = ag
 	}
 
-	runCtx, stopAll := context.WithCancel(context.Background())
-	defer stopAll()
 	var (
 		wg         sync.WaitGroup
 		registered atomic.Int64
@@ -327,6 +330,24 @@ func deregisterAll(out io.Writer, c *simConfig, hc *http.Client, agents []*agent
 	wg.Wait()
 	fmt.Fprintf(out, "deregistered %d instances\n", done.Load())
 	return first
+}
+
+// quietAfter drops every record once stop has ended.
+type quietAfter struct {
+	slog.Handler
+	stop context.Context
+}
+
+func (q quietAfter) Enabled(ctx context.Context, l slog.Level) bool {
+	return q.stop.Err() == nil && q.Handler.Enabled(ctx, l)
+}
+
+func (q quietAfter) WithAttrs(as []slog.Attr) slog.Handler {
+	return quietAfter{Handler: q.Handler.WithAttrs(as), stop: q.stop}
+}
+
+func (q quietAfter) WithGroup(name string) slog.Handler {
+	return quietAfter{Handler: q.Handler.WithGroup(name), stop: q.stop}
 }
 
 func closed(ch <-chan struct{}) bool {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -161,5 +162,17 @@ func TestSimConfigCheck(t *testing.T) {
 		if err := c.check(); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: check = %v; want an error mentioning %q", tt.name, err, tt.want)
 		}
+	}
+}
+
+func TestSimLogGoesQuietOnStop(t *testing.T) {
+	var buf lockedBuffer
+	stop, cancel := context.WithCancel(context.Background())
+	log := slog.New(quietAfter{Handler: slog.NewTextHandler(&buf, nil), stop: stop}).With("role", "agent")
+	log.Warn("control plane unreachable")
+	cancel()
+	log.Warn("request cancelled")
+	if got := buf.String(); !strings.Contains(got, "control plane unreachable") || strings.Contains(got, "cancelled") {
+		t.Fatalf("log = %q; want the line before the stop and none after", got)
 	}
 }

@@ -57,7 +57,8 @@ type Options struct {
 	CPUs      int
 	MemoryMiB int64
 	// EventHistory is how many recent events Watch can replay for a
-	// caller's since time (default 64). Docker keeps a bounded buffer too.
+	// caller's since time (default 32; a task makes about four). Docker
+	// keeps a bounded buffer too; this one is per host, so it stays small.
 	EventHistory int
 	// Clock is the source of time and timers (default the real clock).
 	Clock Clock
@@ -126,7 +127,7 @@ func New(opts Options) *Runtime {
 		opts.MemoryMiB = 4096
 	}
 	if opts.EventHistory <= 0 {
-		opts.EventHistory = 64
+		opts.EventHistory = 32
 	}
 	r := &Runtime{
 		opts: opts, clock: opts.Clock, boot: opts.Clock.Now(),

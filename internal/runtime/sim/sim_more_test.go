@@ -310,3 +310,32 @@ func TestManyHostsNeedNoGoroutines(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLifecycle is one container's whole life on a simulated host:
+// what each simulated task costs the process beside the agent.
+func BenchmarkLifecycle(b *testing.B) {
+	r := New(Options{})
+	spec := runtime.ContainerSpec{Name: "web", Image: "app:1", CPU: 256, MemoryMiB: 512,
+		Labels:       map[string]string{"com.amazonaws.ecs.task-arn": "arn:aws:ecs:us-east-1:123456789012:task/default/0123"},
+		PortMappings: []runtime.PortMapping{{ContainerPort: 8080}},
+		HealthCheck:  &runtime.HealthCheck{Command: []string{"CMD", "true"}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		id, err := r.Create(ctx, spec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := r.Start(ctx, id); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := r.Inspect(ctx, id); err != nil {
+			b.Fatal(err)
+		}
+		if err := r.Stop(ctx, id, time.Second); err != nil {
+			b.Fatal(err)
+		}
+		if err := r.Remove(ctx, id); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
