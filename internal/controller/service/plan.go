@@ -103,16 +103,18 @@ func planReplica(svc *state.Service, views []*tview, canLaunch bool) plan {
 		old = nil
 	}
 	budget := healthy - minHealthy
-	take := func(cands []*tview, n int) {
+	// take stops n of cands. Tasks that do not run cost nothing against
+	// the minimum; running ones do, even those not yet counted healthy
+	// (they would be soon), except surplus ones when scaling in.
+	take := func(cands []*tview, n int, warmingFree bool) {
 		var idle, serving []*tview
 		for _, v := range cands {
-			if v.healthy {
-				serving = append(serving, v)
-			} else {
+			if !v.running || warmingFree && !v.healthy {
 				idle = append(idle, v)
+			} else {
+				serving = append(serving, v)
 			}
 		}
-		// Tasks that are not healthy cost nothing against the minimum.
 		for _, v := range pickVictims(idle, views, n) {
 			pl.stop(v, reason)
 			n--
@@ -122,9 +124,9 @@ func planReplica(svc *state.Service, views []*tview, canLaunch bool) plan {
 			budget--
 		}
 	}
-	take(moving, len(moving))
-	take(old, len(old))
-	take(keep, len(keep)-desired)
+	take(moving, len(moving), false)
+	take(old, len(old), false)
+	take(keep, len(keep)-desired, true)
 	return pl
 }
 
@@ -227,7 +229,7 @@ func planDaemon(svc *state.Service, views []*tview, env *clusterEnv, canLaunch b
 		replaced := len(prim) == 1 && prim[0].healthy
 		for _, v := range old {
 			switch {
-			case !v.healthy || replaced:
+			case !v.running || v.unhealthy || replaced:
 				pl.stop(v, reason)
 			case budget > 0:
 				budget--
