@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/wharf-ecs/wharf/internal/model"
+	"github.com/wharf-ecs/wharf/internal/scheduler"
 	"github.com/wharf-ecs/wharf/internal/state"
 	"github.com/wharf-ecs/wharf/internal/store"
 )
@@ -24,9 +25,7 @@ type ServiceLaunch struct {
 	// Instances, when given, asks for one task on each of these container
 	// instance IDs instead (DAEMON); Count is then ignored.
 	Instances []string
-	// Placement is the service's. distinctInstance is applied; memberOf and
-	// the strategies are applied by the scheduler once RunTask's placement
-	// uses it.
+	// Placement is the service's, applied by the scheduler.
 	PlacementConstraints []model.PlacementConstraint
 	PlacementStrategy    []model.PlacementStrategy
 	Tags                 []model.Tag // the service's tags
@@ -77,10 +76,14 @@ func (a *API) LaunchServiceTasks(ctx context.Context, in ServiceLaunch) (launche
 	if in.EnableECSManagedTags {
 		l.tags = append(l.tags, model.Tag{Key: "aws:ecs:serviceName", Value: in.Service})
 	}
-	distinct, err := validatePlacementConstraints(in.PlacementConstraints)
-	if err != nil {
+	if _, err := validatePlacementConstraints(in.PlacementConstraints); err != nil {
 		return nil, nil, err
 	}
+	// The scheduler applies the service's constraints and strategies, with
+	// ECS's service default (spread across zones, then instances).
+	l.constraints = in.PlacementConstraints
+	l.strategies = in.PlacementStrategy
+	l.defaultStrategies = scheduler.ServiceDefaultStrategies()
 	if len(in.Instances) > 0 {
 		var out *model.StartTaskResponse
 		err = retry(ctx, func() error {
@@ -105,7 +108,7 @@ func (a *API) LaunchServiceTasks(ctx context.Context, in ServiceLaunch) (launche
 		var out *model.RunTaskResponse
 		err = retry(ctx, func() error {
 			var err error
-			out, err = a.runOnce(ctx, l, n, distinct, "")
+			out, err = a.runOnce(ctx, l, n, false, "")
 			return err
 		})
 		if err != nil {
