@@ -22,7 +22,7 @@ var svImages = []string{"wharf-testapp:latest", "wharf-testapp:1", "wharf-testap
 
 // svCrash makes the containers of a task exit as if killed behind the
 // agent's back (docker kill): the agent finds them exited.
-func svCrash(t *testing.T, rt *sim.Runtime, taskArn string) int {
+func svCrash(t testing.TB, rt *sim.Runtime, taskArn string) int {
 	t.Helper()
 	ctx := context.Background()
 	cs, err := rt.List(ctx, map[string]string{"com.amazonaws.ecs.task-arn": taskArn})
@@ -51,7 +51,7 @@ type svCluster struct {
 // svAgent is one agent; stop and start keep its data directory and
 // runtime, as an agent process restarted on the same host.
 type svAgent struct {
-	t    *testing.T
+	t    testing.TB
 	srv  *ecstest.Server
 	zone string
 	rt   *sim.Runtime
@@ -74,7 +74,7 @@ func svOptions() ecstest.Options {
 	}
 }
 
-func svStartCluster(t *testing.T, zones ...string) *svCluster {
+func svStartCluster(t testing.TB, zones ...string) *svCluster {
 	t.Helper()
 	srv := ecstest.StartWith(t, svOptions())
 	cl := &svCluster{srv: srv, c: srv.Client}
@@ -86,7 +86,7 @@ func svStartCluster(t *testing.T, zones ...string) *svCluster {
 
 // restartServer stops the server and starts a new one on the same data and
 // address; the agents find it again on their own.
-func (cl *svCluster) restartServer(t *testing.T) {
+func (cl *svCluster) restartServer(t testing.TB) {
 	t.Helper()
 	addr := cl.srv.Addr()
 	cl.srv.Stop()
@@ -96,7 +96,7 @@ func (cl *svCluster) restartServer(t *testing.T) {
 	cl.c = cl.srv.Client
 }
 
-func (cl *svCluster) addAgent(t *testing.T, zone string) *svAgent {
+func (cl *svCluster) addAgent(t testing.TB, zone string) *svAgent {
 	t.Helper()
 	a := &svAgent{t: t, srv: cl.srv, zone: zone, rt: sim.New(sim.Options{Images: svImages}), dir: t.TempDir()}
 	a.start()
@@ -129,7 +129,7 @@ func (a *svAgent) start() {
 }
 
 // svWait polls cond every 25ms until it holds or d passes.
-func svWait(t *testing.T, d time.Duration, what string, cond func() bool) {
+func svWait(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
