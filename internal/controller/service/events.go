@@ -126,7 +126,11 @@ func (c *Controller) addEvent(key string, svc *state.Service, msg string, now ti
 		now.Sub(svc.Events[0].CreatedAt.Time) < repeatAfter {
 		return
 	}
-	c.held[key] = append(held, model.ServiceEvent{Id: newEventID(), CreatedAt: model.NewTime(now), Message: msg})
+	held = append(held, model.ServiceEvent{Id: newEventID(), CreatedAt: model.NewTime(now), Message: msg})
+	if len(held) > maxEvents {
+		held = held[len(held)-maxEvents:] // only the latest are ever shown
+	}
+	c.held[key] = held
 }
 
 // withHeldEvents puts the held events on svc, newest first.
