@@ -81,7 +81,7 @@ type Controller struct {
 	tun  Tuning
 	now  func() time.Time
 	log  *slog.Logger
-	hc   map[string]bool                 // task definition ARN → has health-checked essential containers
+	tds  map[string]*tdInfo              // task definition ARN → what the controller needs of it
 	held map[string][]model.ServiceEvent // service key → events not yet written (a write lost a race)
 
 	mu    sync.Mutex
@@ -93,7 +93,7 @@ type Controller struct {
 func New(cfg Config) *Controller {
 	c := &Controller{
 		st: cfg.Store, ln: cfg.Launcher, tun: cfg.Tuning.withDefaults(), now: cfg.Now, log: cfg.Log,
-		hc: map[string]bool{}, held: map[string][]model.ServiceEvent{},
+		tds: map[string]*tdInfo{}, held: map[string][]model.ServiceEvent{},
 		dirty: map[string]bool{}, kick: make(chan struct{}, 1),
 	}
 	if c.now == nil {
@@ -255,7 +255,7 @@ func (c *Controller) reconcileCluster(ctx context.Context, cluster string) error
 	if err != nil {
 		return err
 	}
-	env := &clusterEnv{cluster: cluster, instances: map[string]*state.ContainerInstance{}, replicaBusy: map[string]bool{}}
+	env := &clusterEnv{cluster: cluster, instances: map[string]*state.ContainerInstance{}, replicaBusy: map[string]bool{}, groups: map[string][]string{}}
 	for _, it := range insts {
 		env.instances[it.Val.ID] = it.Val
 		env.instanceOrder = append(env.instanceOrder, it.Val.ID)
@@ -269,6 +269,9 @@ func (c *Controller) reconcileCluster(ctx context.Context, cluster string) error
 	byGroup := map[string][]*state.Task{}
 	for _, it := range tasks {
 		t := it.Val
+		if t.LastStatus != "STOPPED" && t.InstanceID != "" {
+			env.groups[t.InstanceID] = append(env.groups[t.InstanceID], t.Group)
+		}
 		if !strings.HasPrefix(t.Group, "service:") {
 			continue
 		}
@@ -302,33 +305,49 @@ type clusterEnv struct {
 	// replicaBusy marks instances that still hold tasks of REPLICA
 	// services: a DAEMON task on a draining instance outlives them.
 	replicaBusy map[string]bool
+	// groups lists the groups of each instance's tasks that are not
+	// STOPPED, for memberOf's task:group.
+	groups map[string][]string
 }
 
-// hasHealthCheck reports whether a task definition has an essential
-// container with a health check; such tasks count as healthy only when ECS
-// reports them HEALTHY. Task definitions never change, so the answer is kept.
-func (c *Controller) hasHealthCheck(ctx context.Context, arn string) (bool, error) {
-	if v, ok := c.hc[arn]; ok {
+// tdInfo is what the controller needs of a task definition: whether an
+// essential container has a health check (its tasks then count as healthy
+// only when ECS reports them HEALTHY) and its memberOf constraints (which a
+// DAEMON service's instances must meet).
+type tdInfo struct {
+	healthCheck bool
+	memberOf    []string
+}
+
+// taskDef reads what the controller needs of a task definition. Task
+// definitions never change, so the answer is kept.
+func (c *Controller) taskDef(ctx context.Context, arn string) (*tdInfo, error) {
+	if v, ok := c.tds[arn]; ok {
 		return v, nil
 	}
+	info := &tdInfo{}
 	fam, rev, ok := taskDefOfARN(arn)
 	if !ok {
-		return false, nil
+		return info, nil
 	}
 	td, _, err := state.Get[state.TaskDefinition](ctx, c.st, state.TaskDefKey(fam, rev))
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return false, err
+		return nil, err
 	}
-	v := false
 	if err == nil {
 		for _, cd := range td.TaskDefinition.ContainerDefinitions {
 			if cd.HealthCheck != nil && (cd.Essential == nil || *cd.Essential) {
-				v = true
+				info.healthCheck = true
+			}
+		}
+		for _, pc := range td.TaskDefinition.PlacementConstraints {
+			if pc.Type == model.TaskDefinitionPlacementConstraintTypeMemberOf {
+				info.memberOf = append(info.memberOf, pc.Expression)
 			}
 		}
 	}
-	c.hc[arn] = v
-	return v, nil
+	c.tds[arn] = info
+	return info, nil
 }
 
 // taskDefOfARN splits …:task-definition/FAMILY:REV.

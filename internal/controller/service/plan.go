@@ -2,6 +2,7 @@ package service
 
 import (
 	"github.com/wharf-ecs/wharf/internal/model"
+	"github.com/wharf-ecs/wharf/internal/scheduler/cql"
 	"github.com/wharf-ecs/wharf/internal/state"
 )
 
@@ -130,33 +131,81 @@ func planReplica(svc *state.Service, views []*tview, canLaunch bool) plan {
 	return pl
 }
 
-// eligible lists the instances a DAEMON service runs on: ACTIVE, with a
-// connected agent. A lost instance keeps its task (nobody can stop it) but
-// gets no new one.
-func eligible(env *clusterEnv) []string {
+// daemonTargets lists the instances a DAEMON service runs on: ACTIVE, with a
+// connected agent, and meeting every memberOf constraint of the service and
+// of its task definition. A lost instance keeps its task (nobody can stop
+// it) but gets no new one. An expression that does not parse (the API
+// refuses them, so only a stored one from an older version could) matches
+// nothing.
+func daemonTargets(svc *state.Service, env *clusterEnv, tdMemberOf []string) []string {
+	exprs := make([]string, 0, len(svc.PlacementConstraints)+len(tdMemberOf))
+	for _, pc := range svc.PlacementConstraints {
+		if pc.Type == model.PlacementConstraintTypeMemberOf {
+			exprs = append(exprs, pc.Expression)
+		}
+	}
+	exprs = append(exprs, tdMemberOf...)
+	parsed := make([]cql.Expr, 0, len(exprs))
+	for _, x := range exprs {
+		e, err := cql.Parse(x)
+		if err != nil {
+			return nil
+		}
+		parsed = append(parsed, e)
+	}
 	var out []string
+next:
 	for _, id := range env.instanceOrder {
 		inst := env.instances[id]
-		if inst.Status == "ACTIVE" && model.Val(inst.AgentConnected) {
-			out = append(out, id)
+		if inst.Status != "ACTIVE" || !model.Val(inst.AgentConnected) {
+			continue
 		}
+		if len(parsed) > 0 {
+			q := queryInstance(inst, env.groups[id])
+			for _, e := range parsed {
+				if !e.Eval(q) {
+					continue next
+				}
+			}
+		}
+		out = append(out, id)
 	}
 	return out
 }
 
+// queryInstance is what the cluster query language sees of an instance.
+func queryInstance(inst *state.ContainerInstance, groups []string) cql.Instance {
+	q := cql.Instance{
+		Attributes:        make(map[string]string, len(inst.Attributes)),
+		AgentConnected:    model.Val(inst.AgentConnected),
+		EC2InstanceID:     inst.Ec2InstanceId,
+		RunningTasksCount: int(model.Val(inst.RunningTasksCount)),
+		TaskGroups:        groups,
+	}
+	for _, at := range inst.Attributes {
+		q.Attributes[at.Name] = at.Value
+	}
+	if inst.VersionInfo != nil {
+		q.AgentVersion = inst.VersionInfo.AgentVersion
+	}
+	if inst.RegisteredAt != nil {
+		q.RegisteredAt = inst.RegisteredAt.Time
+	}
+	return q
+}
+
 // planDaemon keeps exactly one task of the PRIMARY deployment on every
-// eligible instance, replaces older deployments' tasks instance by instance
+// target instance (daemonTargets), replaces older deployments' tasks instance by instance
 // within the deployment configuration's limits, and stops tasks on instances
 // that no longer qualify (on a draining instance, once the instance's REPLICA
 // service tasks are gone).
-func planDaemon(svc *state.Service, views []*tview, env *clusterEnv, canLaunch bool) plan {
+func planDaemon(svc *state.Service, views []*tview, env *clusterEnv, targets []string, canLaunch bool) plan {
 	p := svc.Primary()
 	reason := scalingReason(p.Id)
 	if svc.Status == state.ServiceDraining {
 		return stopAll(views, reason)
 	}
 	var pl plan
-	targets := eligible(env)
 	ok := make(map[string]bool, len(targets))
 	for _, id := range targets {
 		ok[id] = true

@@ -160,7 +160,7 @@ func TestPlanReplicaDrainingServiceStopsEverything(t *testing.T) {
 }
 
 func daemonEnv(busy string, insts ...string) *clusterEnv {
-	env := &clusterEnv{cluster: "default", instances: map[string]*state.ContainerInstance{}, replicaBusy: map[string]bool{busy: true}}
+	env := &clusterEnv{cluster: "default", instances: map[string]*state.ContainerInstance{}, replicaBusy: map[string]bool{busy: true}, groups: map[string][]string{}}
 	for _, spec := range insts {
 		id, status, _ := strings.Cut(spec, ":")
 		connected := !strings.HasSuffix(status, "-lost")
@@ -200,7 +200,7 @@ func TestPlanDaemon(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			svc := service(0, tc.min, tc.max, inProgress)
 			svc.SchedulingStrategy = model.SchedulingStrategyDaemon
-			p := planDaemon(svc, tc.views, tc.env, true)
+			p := planDaemon(svc, tc.views, tc.env, daemonTargets(svc, tc.env, nil), true)
 			if fmt.Sprint(p.onto) != fmt.Sprint(tc.wantOnto) || fmt.Sprint(stopIDs(p)) != fmt.Sprint(tc.wantStops) {
 				t.Errorf("planDaemon = onto %v, stop %v; want onto %v, stop %v", p.onto, stopIDs(p), tc.wantOnto, tc.wantStops)
 			}
@@ -299,5 +299,33 @@ func TestAddEventSkipsRepeats(t *testing.T) {
 	c.withHeldEvents("k", svc)
 	if len(svc.Events) != maxEvents || svc.Events[0].Message != "149" {
 		t.Fatalf("%d events, newest %q; want the latest %d, newest first", len(svc.Events), svc.Events[0].Message, maxEvents)
+	}
+}
+
+func TestDaemonTargetsMeetConstraints(t *testing.T) {
+	env := daemonEnv("", "i1:ACTIVE", "i2:ACTIVE", "i3:ACTIVE", "i4:DRAINING", "i5:ACTIVE-lost")
+	for id, disk := range map[string]string{"i1": "ssd", "i2": "hdd", "i3": "ssd", "i4": "ssd", "i5": "ssd"} {
+		env.instances[id].Attributes = []model.Attribute{{Name: "disk", Value: disk}}
+	}
+	env.groups["i3"] = []string{"service:db"}
+	svc := service(0, 0, 100, model.DeploymentRolloutStateInProgress)
+	cases := []struct {
+		name    string
+		service []model.PlacementConstraint
+		taskDef []string
+		wantIDs string
+	}{
+		{"none: every ACTIVE connected instance", nil, nil, "[i1 i2 i3]"},
+		{"service memberOf", []model.PlacementConstraint{{Type: model.PlacementConstraintTypeMemberOf, Expression: "attribute:disk == ssd"}}, nil, "[i1 i3]"},
+		{"and the task definition's", []model.PlacementConstraint{{Type: model.PlacementConstraintTypeMemberOf, Expression: "attribute:disk == ssd"}},
+			[]string{"not(task:group == service:db)"}, "[i1]"},
+		{"distinctInstance is no filter", []model.PlacementConstraint{{Type: model.PlacementConstraintTypeDistinctInstance}}, nil, "[i1 i2 i3]"},
+		{"an expression that does not parse matches nothing", []model.PlacementConstraint{{Type: model.PlacementConstraintTypeMemberOf, Expression: "attribute:disk =="}}, nil, "[]"},
+	}
+	for _, tc := range cases {
+		svc.PlacementConstraints = tc.service
+		if got := fmt.Sprint(daemonTargets(svc, env, tc.taskDef)); got != tc.wantIDs {
+			t.Errorf("%s: daemonTargets = %s; want %s", tc.name, got, tc.wantIDs)
+		}
 	}
 }

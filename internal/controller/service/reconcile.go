@@ -27,8 +27,14 @@ func (c *Controller) reconcileService(ctx context.Context, it state.Item[state.S
 		return err
 	}
 	daemon := svc.SchedulingStrategy == model.SchedulingStrategyDaemon
+	var targets []string
 	if daemon && svc.Status == state.ServiceActive {
-		n := int32(len(eligible(env)))
+		td, err := c.taskDef(ctx, svc.TaskDefinition)
+		if err != nil {
+			return err
+		}
+		targets = daemonTargets(svc, env, td.memberOf)
+		n := int32(len(targets))
 		svc.DesiredCount = model.Ptr(n)
 		if p := svc.Primary(); p != nil {
 			p.DesiredCount = model.Ptr(n)
@@ -47,7 +53,7 @@ func (c *Controller) reconcileService(ctx context.Context, it state.Item[state.S
 	canLaunch := svc.RetryAt == nil || !now.Before(svc.RetryAt.Time)
 	var pl plan
 	if daemon {
-		pl = planDaemon(svc, views, env, canLaunch)
+		pl = planDaemon(svc, views, env, targets, canLaunch)
 	} else {
 		pl = planReplica(svc, views, canLaunch)
 	}

@@ -66,10 +66,11 @@ func (c *Controller) classify(ctx context.Context, svc *state.Service, tasks []*
 		case v.inst.Status != "ACTIVE":
 			v.draining = true
 		}
-		hc, err := c.hasHealthCheck(ctx, t.TaskDefinitionArn)
+		td, err := c.taskDef(ctx, t.TaskDefinitionArn)
 		if err != nil {
 			return nil, err
 		}
+		hc := td.healthCheck
 		if v.running && t.StartedAt != nil {
 			up := now.Sub(t.StartedAt.Time)
 			if hc {

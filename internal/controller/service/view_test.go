@@ -12,7 +12,7 @@ import (
 func TestClassify(t *testing.T) {
 	const withHC, withoutHC = "arn:aws:ecs:us-east-1:1:task-definition/hc:1", "arn:aws:ecs:us-east-1:1:task-definition/plain:1"
 	c := New(Config{})
-	c.hc[withHC], c.hc[withoutHC] = true, false
+	c.tds[withHC], c.tds[withoutHC] = &tdInfo{healthCheck: true}, &tdInfo{}
 	now := t0.Add(time.Hour)
 	env := daemonEnv("", "up:ACTIVE", "away:ACTIVE-lost", "leaving:DRAINING", "off:INACTIVE")
 	running := func(td, inst string, up time.Duration, health model.HealthStatus) *state.Task {
