@@ -234,7 +234,9 @@ func planDaemon(svc *state.Service, views []*tview, env *clusterEnv, targets []s
 			healthy++
 		}
 		if !ok[v.t.InstanceID] {
-			if !env.replicaBusy[v.t.InstanceID] {
+			// On a draining instance the daemon task outlives the REPLICA
+			// tasks it may serve; elsewhere it goes at once.
+			if !v.draining || !env.replicaBusy[v.t.InstanceID] {
 				pl.stop(v, reason)
 			}
 			continue

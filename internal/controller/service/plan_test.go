@@ -186,7 +186,9 @@ func TestPlanDaemon(t *testing.T) {
 		{"a lost instance keeps its task and gets none", 0, 100, daemonEnv("", "i1:ACTIVE", "i2:ACTIVE-lost"),
 			[]*tview{task("a@i1/z", depNew), task("b@i2/z", depNew, "lost")}, nil, nil},
 		{"draining: stopped once the replica tasks left", 0, 100, daemonEnv("i3", "i1:ACTIVE", "i2:DRAINING", "i3:DRAINING"),
-			[]*tview{task("a@i1/z", depNew), task("b@i2/z", depNew), task("c@i3/z", depNew)}, nil, []string{"b"}},
+			[]*tview{task("a@i1/z", depNew), task("b@i2/z", depNew, "draining"), task("c@i3/z", depNew, "draining")}, nil, []string{"b"}},
+		{"an instance that no longer meets the constraints loses its task", 0, 100, daemonEnv("i2", "i1:ACTIVE", "i2:ACTIVE"),
+			[]*tview{task("a@i1/z", depNew), task("b@i2/z", depNew)}, nil, []string{"b"}},
 		{"one of two on an instance is stopped", 0, 100, daemonEnv("", "i1:ACTIVE"),
 			[]*tview{task("a@i1/z", depNew), task("bb@i1/z", depNew, "starting")}, nil, []string{"bb"}},
 		{"rolling 0/100: old tasks stop, new start after", 0, 100, daemonEnv("", "i1:ACTIVE", "i2:ACTIVE"),
@@ -200,7 +202,11 @@ func TestPlanDaemon(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			svc := service(0, tc.min, tc.max, inProgress)
 			svc.SchedulingStrategy = model.SchedulingStrategyDaemon
-			p := planDaemon(svc, tc.views, tc.env, daemonTargets(svc, tc.env, nil), true)
+			targets := daemonTargets(svc, tc.env, nil)
+			if strings.Contains(tc.name, "no longer meets") {
+				targets = []string{"i1"} // i2 fails a memberOf constraint
+			}
+			p := planDaemon(svc, tc.views, tc.env, targets, true)
 			if fmt.Sprint(p.onto) != fmt.Sprint(tc.wantOnto) || fmt.Sprint(stopIDs(p)) != fmt.Sprint(tc.wantStops) {
 				t.Errorf("planDaemon = onto %v, stop %v; want onto %v, stop %v", p.onto, stopIDs(p), tc.wantOnto, tc.wantStops)
 			}
