@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 )
@@ -43,7 +44,39 @@ func Handle[In, Out any](s *Service, op string, fn func(ctx context.Context, in 
 		if err := Decode(body, in); err != nil {
 			return nil, err
 		}
-		return fn(ctx, in)
+		out, err := fn(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		emptyNotNull(out)
+		return out, nil
+	}
+}
+
+// emptyNotNull turns the nil lists and maps of an output's top level into
+// empty ones, so that they go on the wire as [] and {} — as AWS answers, and
+// as clients print them — rather than as null.
+func emptyNotNull(out any) {
+	v := reflect.ValueOf(out)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return
+	}
+	v = v.Elem()
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Field(i)
+		if !f.CanSet() {
+			continue
+		}
+		switch f.Kind() {
+		case reflect.Slice:
+			if f.IsNil() {
+				f.Set(reflect.MakeSlice(f.Type(), 0, 0))
+			}
+		case reflect.Map:
+			if f.IsNil() {
+				f.Set(reflect.MakeMap(f.Type()))
+			}
+		}
 	}
 }
 

@@ -1500,7 +1500,7 @@ type DeleteAttributesRequest struct {
 
 // DeleteAttributesResponse is the DeleteAttributesResponse shape.
 type DeleteAttributesResponse struct {
-	Attributes []Attribute `json:"attributes,omitempty"`
+	Attributes []Attribute `json:"attributes"`
 }
 
 // DeleteCapacityProviderRequest is the DeleteCapacityProviderRequest shape.
@@ -1577,8 +1577,8 @@ type DeleteTaskDefinitionsRequest struct {
 
 // DeleteTaskDefinitionsResponse is the DeleteTaskDefinitionsResponse shape.
 type DeleteTaskDefinitionsResponse struct {
-	Failures        []Failure        `json:"failures,omitempty"`
-	TaskDefinitions []TaskDefinition `json:"taskDefinitions,omitempty"`
+	Failures        []Failure        `json:"failures"`
+	TaskDefinitions []TaskDefinition `json:"taskDefinitions"`
 }
 
 // DeleteTaskSetRequest is the DeleteTaskSetRequest shape.
@@ -1883,8 +1883,8 @@ type DescribeCapacityProvidersRequest struct {
 
 // DescribeCapacityProvidersResponse is the DescribeCapacityProvidersResponse shape.
 type DescribeCapacityProvidersResponse struct {
-	CapacityProviders []CapacityProvider `json:"capacityProviders,omitempty"`
-	Failures          []Failure          `json:"failures,omitempty"`
+	CapacityProviders []CapacityProvider `json:"capacityProviders"`
+	Failures          []Failure          `json:"failures"`
 	NextToken         string             `json:"nextToken,omitempty"`
 }
 
@@ -1896,8 +1896,8 @@ type DescribeClustersRequest struct {
 
 // DescribeClustersResponse is the DescribeClustersResponse shape.
 type DescribeClustersResponse struct {
-	Clusters []Cluster `json:"clusters,omitempty"`
-	Failures []Failure `json:"failures,omitempty"`
+	Clusters []Cluster `json:"clusters"`
+	Failures []Failure `json:"failures"`
 }
 
 // DescribeContainerInstancesRequest is the DescribeContainerInstancesRequest shape.
@@ -1909,8 +1909,8 @@ type DescribeContainerInstancesRequest struct {
 
 // DescribeContainerInstancesResponse is the DescribeContainerInstancesResponse shape.
 type DescribeContainerInstancesResponse struct {
-	ContainerInstances []ContainerInstance `json:"containerInstances,omitempty"`
-	Failures           []Failure           `json:"failures,omitempty"`
+	ContainerInstances []ContainerInstance `json:"containerInstances"`
+	Failures           []Failure           `json:"failures"`
 }
 
 // DescribeDaemonDeploymentsRequest is the DescribeDaemonDeploymentsRequest shape.
@@ -1920,8 +1920,8 @@ type DescribeDaemonDeploymentsRequest struct {
 
 // DescribeDaemonDeploymentsResponse is the DescribeDaemonDeploymentsResponse shape.
 type DescribeDaemonDeploymentsResponse struct {
-	DaemonDeployments []DaemonDeployment `json:"daemonDeployments,omitempty"`
-	Failures          []Failure          `json:"failures,omitempty"`
+	DaemonDeployments []DaemonDeployment `json:"daemonDeployments"`
+	Failures          []Failure          `json:"failures"`
 }
 
 // DescribeDaemonRequest is the DescribeDaemonRequest shape.
@@ -1941,8 +1941,8 @@ type DescribeDaemonRevisionsRequest struct {
 
 // DescribeDaemonRevisionsResponse is the DescribeDaemonRevisionsResponse shape.
 type DescribeDaemonRevisionsResponse struct {
-	DaemonRevisions []DaemonRevision `json:"daemonRevisions,omitempty"`
-	Failures        []Failure        `json:"failures,omitempty"`
+	DaemonRevisions []DaemonRevision `json:"daemonRevisions"`
+	Failures        []Failure        `json:"failures"`
 }
 
 // DescribeDaemonTaskDefinitionRequest is the DescribeDaemonTaskDefinitionRequest shape.
@@ -1973,8 +1973,8 @@ type DescribeServiceDeploymentsRequest struct {
 
 // DescribeServiceDeploymentsResponse is the DescribeServiceDeploymentsResponse shape.
 type DescribeServiceDeploymentsResponse struct {
-	Failures           []Failure           `json:"failures,omitempty"`
-	ServiceDeployments []ServiceDeployment `json:"serviceDeployments,omitempty"`
+	Failures           []Failure           `json:"failures"`
+	ServiceDeployments []ServiceDeployment `json:"serviceDeployments"`
 }
 
 // DescribeServiceRevisionsRequest is the DescribeServiceRevisionsRequest shape.
@@ -1984,8 +1984,8 @@ type DescribeServiceRevisionsRequest struct {
 
 // DescribeServiceRevisionsResponse is the DescribeServiceRevisionsResponse shape.
 type DescribeServiceRevisionsResponse struct {
-	Failures         []Failure         `json:"failures,omitempty"`
-	ServiceRevisions []ServiceRevision `json:"serviceRevisions,omitempty"`
+	Failures         []Failure         `json:"failures"`
+	ServiceRevisions []ServiceRevision `json:"serviceRevisions"`
 }
 
 // DescribeServicesRequest is the DescribeServicesRequest shape.
@@ -1997,8 +1997,8 @@ type DescribeServicesRequest struct {
 
 // DescribeServicesResponse is the DescribeServicesResponse shape.
 type DescribeServicesResponse struct {
-	Failures []Failure `json:"failures,omitempty"`
-	Services []Service `json:"services,omitempty"`
+	Failures []Failure `json:"failures"`
+	Services []Service `json:"services"`
 }
 
 // DescribeTaskDefinitionRequest is the DescribeTaskDefinitionRequest shape.
@@ -2009,7 +2009,7 @@ type DescribeTaskDefinitionRequest struct {
 
 // DescribeTaskDefinitionResponse is the DescribeTaskDefinitionResponse shape.
 type DescribeTaskDefinitionResponse struct {
-	Tags           []Tag           `json:"tags,omitempty"`
+	Tags           []Tag           `json:"tags"`
 	TaskDefinition *TaskDefinition `json:"taskDefinition,omitempty"`
 }
 
@@ -2023,8 +2023,8 @@ type DescribeTaskSetsRequest struct {
 
 // DescribeTaskSetsResponse is the DescribeTaskSetsResponse shape.
 type DescribeTaskSetsResponse struct {
-	Failures []Failure `json:"failures,omitempty"`
-	TaskSets []TaskSet `json:"taskSets,omitempty"`
+	Failures []Failure `json:"failures"`
+	TaskSets []TaskSet `json:"taskSets"`
 }
 
 // DescribeTasksRequest is the DescribeTasksRequest shape.
@@ -2036,8 +2036,8 @@ type DescribeTasksRequest struct {
 
 // DescribeTasksResponse is the DescribeTasksResponse shape.
 type DescribeTasksResponse struct {
-	Failures []Failure `json:"failures,omitempty"`
-	Tasks    []Task    `json:"tasks,omitempty"`
+	Failures []Failure `json:"failures"`
+	Tasks    []Task    `json:"tasks"`
 }
 
 // DesiredStatus is the DesiredStatus enum.
@@ -2496,8 +2496,8 @@ type GetTaskProtectionRequest struct {
 
 // GetTaskProtectionResponse is the GetTaskProtectionResponse shape.
 type GetTaskProtectionResponse struct {
-	Failures       []Failure       `json:"failures,omitempty"`
-	ProtectedTasks []ProtectedTask `json:"protectedTasks,omitempty"`
+	Failures       []Failure       `json:"failures"`
+	ProtectedTasks []ProtectedTask `json:"protectedTasks"`
 }
 
 // HealthCheck is the HealthCheck shape.
@@ -2792,7 +2792,7 @@ type ListAccountSettingsRequest struct {
 // ListAccountSettingsResponse is the ListAccountSettingsResponse shape.
 type ListAccountSettingsResponse struct {
 	NextToken string    `json:"nextToken,omitempty"`
-	Settings  []Setting `json:"settings,omitempty"`
+	Settings  []Setting `json:"settings"`
 }
 
 // ListAttributesRequest is the ListAttributesRequest shape.
@@ -2807,7 +2807,7 @@ type ListAttributesRequest struct {
 
 // ListAttributesResponse is the ListAttributesResponse shape.
 type ListAttributesResponse struct {
-	Attributes []Attribute `json:"attributes,omitempty"`
+	Attributes []Attribute `json:"attributes"`
 	NextToken  string      `json:"nextToken,omitempty"`
 }
 
@@ -2819,7 +2819,7 @@ type ListClustersRequest struct {
 
 // ListClustersResponse is the ListClustersResponse shape.
 type ListClustersResponse struct {
-	ClusterArns []string `json:"clusterArns,omitempty"`
+	ClusterArns []string `json:"clusterArns"`
 	NextToken   string   `json:"nextToken,omitempty"`
 }
 
@@ -2834,7 +2834,7 @@ type ListContainerInstancesRequest struct {
 
 // ListContainerInstancesResponse is the ListContainerInstancesResponse shape.
 type ListContainerInstancesResponse struct {
-	ContainerInstanceArns []string `json:"containerInstanceArns,omitempty"`
+	ContainerInstanceArns []string `json:"containerInstanceArns"`
 	NextToken             string   `json:"nextToken,omitempty"`
 }
 
@@ -2849,7 +2849,7 @@ type ListDaemonDeploymentsRequest struct {
 
 // ListDaemonDeploymentsResponse is the ListDaemonDeploymentsResponse shape.
 type ListDaemonDeploymentsResponse struct {
-	DaemonDeployments []DaemonDeploymentSummary `json:"daemonDeployments,omitempty"`
+	DaemonDeployments []DaemonDeploymentSummary `json:"daemonDeployments"`
 	NextToken         string                    `json:"nextToken,omitempty"`
 }
 
@@ -2866,7 +2866,7 @@ type ListDaemonTaskDefinitionsRequest struct {
 
 // ListDaemonTaskDefinitionsResponse is the ListDaemonTaskDefinitionsResponse shape.
 type ListDaemonTaskDefinitionsResponse struct {
-	DaemonTaskDefinitions []DaemonTaskDefinitionSummary `json:"daemonTaskDefinitions,omitempty"`
+	DaemonTaskDefinitions []DaemonTaskDefinitionSummary `json:"daemonTaskDefinitions"`
 	NextToken             string                        `json:"nextToken,omitempty"`
 }
 
@@ -2880,7 +2880,7 @@ type ListDaemonsRequest struct {
 
 // ListDaemonsResponse is the ListDaemonsResponse shape.
 type ListDaemonsResponse struct {
-	DaemonSummariesList []DaemonSummary `json:"daemonSummariesList,omitempty"`
+	DaemonSummariesList []DaemonSummary `json:"daemonSummariesList"`
 	NextToken           string          `json:"nextToken,omitempty"`
 }
 
@@ -2897,7 +2897,7 @@ type ListServiceDeploymentsRequest struct {
 // ListServiceDeploymentsResponse is the ListServiceDeploymentsResponse shape.
 type ListServiceDeploymentsResponse struct {
 	NextToken          string                   `json:"nextToken,omitempty"`
-	ServiceDeployments []ServiceDeploymentBrief `json:"serviceDeployments,omitempty"`
+	ServiceDeployments []ServiceDeploymentBrief `json:"serviceDeployments"`
 }
 
 // ListServicesByNamespaceRequest is the ListServicesByNamespaceRequest shape.
@@ -2910,7 +2910,7 @@ type ListServicesByNamespaceRequest struct {
 // ListServicesByNamespaceResponse is the ListServicesByNamespaceResponse shape.
 type ListServicesByNamespaceResponse struct {
 	NextToken   string   `json:"nextToken,omitempty"`
-	ServiceArns []string `json:"serviceArns,omitempty"`
+	ServiceArns []string `json:"serviceArns"`
 }
 
 // ListServicesRequest is the ListServicesRequest shape.
@@ -2926,7 +2926,7 @@ type ListServicesRequest struct {
 // ListServicesResponse is the ListServicesResponse shape.
 type ListServicesResponse struct {
 	NextToken   string   `json:"nextToken,omitempty"`
-	ServiceArns []string `json:"serviceArns,omitempty"`
+	ServiceArns []string `json:"serviceArns"`
 }
 
 // ListTagsForResourceRequest is the ListTagsForResourceRequest shape.
@@ -2936,7 +2936,7 @@ type ListTagsForResourceRequest struct {
 
 // ListTagsForResourceResponse is the ListTagsForResourceResponse shape.
 type ListTagsForResourceResponse struct {
-	Tags []Tag `json:"tags,omitempty"`
+	Tags []Tag `json:"tags"`
 }
 
 // ListTaskDefinitionFamiliesRequest is the ListTaskDefinitionFamiliesRequest shape.
@@ -2949,7 +2949,7 @@ type ListTaskDefinitionFamiliesRequest struct {
 
 // ListTaskDefinitionFamiliesResponse is the ListTaskDefinitionFamiliesResponse shape.
 type ListTaskDefinitionFamiliesResponse struct {
-	Families  []string `json:"families,omitempty"`
+	Families  []string `json:"families"`
 	NextToken string   `json:"nextToken,omitempty"`
 }
 
@@ -2965,7 +2965,7 @@ type ListTaskDefinitionsRequest struct {
 // ListTaskDefinitionsResponse is the ListTaskDefinitionsResponse shape.
 type ListTaskDefinitionsResponse struct {
 	NextToken          string   `json:"nextToken,omitempty"`
-	TaskDefinitionArns []string `json:"taskDefinitionArns,omitempty"`
+	TaskDefinitionArns []string `json:"taskDefinitionArns"`
 }
 
 // ListTasksRequest is the ListTasksRequest shape.
@@ -2985,7 +2985,7 @@ type ListTasksRequest struct {
 // ListTasksResponse is the ListTasksResponse shape.
 type ListTasksResponse struct {
 	NextToken string   `json:"nextToken,omitempty"`
-	TaskArns  []string `json:"taskArns,omitempty"`
+	TaskArns  []string `json:"taskArns"`
 }
 
 // LoadBalancer is the LoadBalancer shape.
@@ -3724,7 +3724,7 @@ type PutAttributesRequest struct {
 
 // PutAttributesResponse is the PutAttributesResponse shape.
 type PutAttributesResponse struct {
-	Attributes []Attribute `json:"attributes,omitempty"`
+	Attributes []Attribute `json:"attributes"`
 }
 
 // PutClusterCapacityProvidersRequest is the PutClusterCapacityProvidersRequest shape.
@@ -3800,7 +3800,7 @@ type RegisterTaskDefinitionRequest struct {
 
 // RegisterTaskDefinitionResponse is the RegisterTaskDefinitionResponse shape.
 type RegisterTaskDefinitionResponse struct {
-	Tags           []Tag           `json:"tags,omitempty"`
+	Tags           []Tag           `json:"tags"`
 	TaskDefinition *TaskDefinition `json:"taskDefinition,omitempty"`
 }
 
@@ -3907,8 +3907,8 @@ type RunTaskRequest struct {
 
 // RunTaskResponse is the RunTaskResponse shape.
 type RunTaskResponse struct {
-	Failures []Failure `json:"failures,omitempty"`
-	Tasks    []Task    `json:"tasks,omitempty"`
+	Failures []Failure `json:"failures"`
+	Tasks    []Task    `json:"tasks"`
 }
 
 // RuntimePlatform is the RuntimePlatform shape.
@@ -4531,8 +4531,8 @@ type StartTaskRequest struct {
 
 // StartTaskResponse is the StartTaskResponse shape.
 type StartTaskResponse struct {
-	Failures []Failure `json:"failures,omitempty"`
-	Tasks    []Task    `json:"tasks,omitempty"`
+	Failures []Failure `json:"failures"`
+	Tasks    []Task    `json:"tasks"`
 }
 
 // StopServiceDeploymentRequest is the StopServiceDeploymentRequest shape.
@@ -5180,8 +5180,8 @@ type UpdateContainerInstancesStateRequest struct {
 
 // UpdateContainerInstancesStateResponse is the UpdateContainerInstancesStateResponse shape.
 type UpdateContainerInstancesStateResponse struct {
-	ContainerInstances []ContainerInstance `json:"containerInstances,omitempty"`
-	Failures           []Failure           `json:"failures,omitempty"`
+	ContainerInstances []ContainerInstance `json:"containerInstances"`
+	Failures           []Failure           `json:"failures"`
 }
 
 // UpdateDaemonRequest is the UpdateDaemonRequest shape.
@@ -5286,8 +5286,8 @@ type UpdateTaskProtectionRequest struct {
 
 // UpdateTaskProtectionResponse is the UpdateTaskProtectionResponse shape.
 type UpdateTaskProtectionResponse struct {
-	Failures       []Failure       `json:"failures,omitempty"`
-	ProtectedTasks []ProtectedTask `json:"protectedTasks,omitempty"`
+	Failures       []Failure       `json:"failures"`
+	ProtectedTasks []ProtectedTask `json:"protectedTasks"`
 }
 
 // UpdateTaskSetRequest is the UpdateTaskSetRequest shape.
