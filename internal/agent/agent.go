@@ -210,6 +210,9 @@ func (a *Agent) register(ctx context.Context) error {
 		if errors.As(err, &ae) && ae.Status < 500 && ae.Code != "ThrottlingException" {
 			return fmt.Errorf("register container instance in cluster %s: %w", a.cfg.Cluster, err)
 		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		a.log.Warn("control plane unreachable; retrying registration", "endpoint", a.cfg.Endpoint, "err", err)
 		if !retryBackoff(ctx, attempt) {
 			return ctx.Err()
@@ -218,9 +221,6 @@ func (a *Agent) register(ctx context.Context) error {
 }
 
 func (a *Agent) registerOnce(ctx context.Context) error {
-	if err := a.c.call(ctx, ecsTarget+"CreateCluster", model.CreateClusterRequest{ClusterName: a.cfg.Cluster}, nil); err != nil {
-		return err
-	}
 	saved := a.loadSaved()
 	req := model.RegisterContainerInstanceRequest{
 		Cluster:              a.cfg.Cluster,
@@ -231,7 +231,16 @@ func (a *Agent) registerOnce(ctx context.Context) error {
 	}
 	var out model.RegisterContainerInstanceResponse
 	err := a.c.call(ctx, ecsTarget+"RegisterContainerInstance", req, &out)
-	if err != nil && saved.ContainerInstanceArn != "" && errorCode(err) != "" {
+	if errorCode(err) == "ClusterNotFoundException" {
+		// As the ECS agent does: the cluster is created only when missing,
+		// so that registering many instances does not ask for it each time.
+		a.log.Info("cluster not found; creating it", "cluster", a.cfg.Cluster)
+		if err := a.c.call(ctx, ecsTarget+"CreateCluster", model.CreateClusterRequest{ClusterName: a.cfg.Cluster}, nil); err != nil {
+			return err
+		}
+		err = a.c.call(ctx, ecsTarget+"RegisterContainerInstance", req, &out)
+	}
+	if err != nil && saved.ContainerInstanceArn != "" && errorCode(err) != "" && errorCode(err) != "ClusterNotFoundException" {
 		// The saved instance is gone (deregistered); become a new one.
 		a.log.Warn("could not re-register the saved container instance; registering a new one", "instance", saved.ContainerInstanceArn, "err", err)
 		req.ContainerInstanceArn = ""

@@ -223,12 +223,26 @@ type statusOnly struct {
 	LastStatus string `json:"lastStatus"`
 }
 
-// fillClusterCounts derives the cluster's counts from its instances, tasks
-// and services.
+// fillClusterCounts derives the cluster's counts: instances and tasks from
+// the in-memory caches (once they reflect every write made so far, so a
+// caller sees its own), services from the store.
 func (a *API) fillClusterCounts(ctx context.Context, c *model.Cluster) error {
 	var instances, running, pending, services int32
-	count := func(prefix string, fn func(statusOnly)) error {
-		kvs, _, err := a.st.List(ctx, prefix, store.ListOptions{})
+	if c.Status != clusterInactive {
+		rev, err := a.st.Revision(ctx)
+		if err != nil {
+			return err
+		}
+		n, err := a.instances.countInstances(ctx, c.ClusterName, rev)
+		if err != nil {
+			return err
+		}
+		if err := a.index.fresh(ctx, rev); err != nil {
+			return err
+		}
+		r, p := a.index.clusterCounts(c.ClusterName)
+		instances, running, pending = int32(n), int32(r), int32(p)
+		kvs, _, err := a.st.List(ctx, state.ClusterServicesPrefix(c.ClusterName), store.ListOptions{})
 		if err != nil {
 			return err
 		}
@@ -237,34 +251,9 @@ func (a *API) fillClusterCounts(ctx context.Context, c *model.Cluster) error {
 			if err := json.Unmarshal(kv.Value, &s); err != nil {
 				return err
 			}
-			fn(s)
-		}
-		return nil
-	}
-	if c.Status != clusterInactive {
-		if err := count(state.ClusterInstancesPrefix(c.ClusterName), func(s statusOnly) {
-			if s.Status == "ACTIVE" || s.Status == "DRAINING" {
-				instances++
-			}
-		}); err != nil {
-			return err
-		}
-		if err := count(state.ClusterTasksPrefix(c.ClusterName), func(s statusOnly) {
-			switch s.LastStatus {
-			case "RUNNING":
-				running++
-			case "PROVISIONING", "PENDING", "ACTIVATING":
-				pending++
-			}
-		}); err != nil {
-			return err
-		}
-		if err := count(state.ClusterServicesPrefix(c.ClusterName), func(s statusOnly) {
 			if s.Status == "ACTIVE" {
 				services++
 			}
-		}); err != nil {
-			return err
 		}
 	}
 	c.RegisteredContainerInstancesCount = model.Ptr(instances)

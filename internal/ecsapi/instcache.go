@@ -181,3 +181,25 @@ func waitRevLocked(ctx context.Context, mu *sync.Mutex, cond *sync.Cond, done fu
 	}
 	return ctx.Err()
 }
+
+// countInstances returns how many of the cluster's instances are registered
+// (ACTIVE or DRAINING), once the cache has seen the store at atLeast.
+func (c *instanceCache) countInstances(ctx context.Context, cluster string, atLeast int64) (int, error) {
+	select {
+	case <-c.ready:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := waitRevLocked(ctx, &c.mu, c.caughtUp, func() bool { return c.rev >= atLeast }); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range c.byCluster[cluster] {
+		if e.inst.Status == instanceActive || e.inst.Status == instanceDraining {
+			n++
+		}
+	}
+	return n, nil
+}

@@ -29,6 +29,7 @@ type taskIndex struct {
 	byGroup  map[string]map[string]int  // group → instance ID → active tasks
 	groupsOf map[string]map[string]int  // instance ID → group → active tasks
 	active   map[string]int             // instance ID → active tasks
+	clusters map[string][3]int          // cluster → tasks by status class
 	changed  map[string]int64           // instance ID → revision of its last task change
 	waiters  map[string][]chan struct{} // instance ID → parked polls
 	// caughtUp is broadcast whenever rev advances.
@@ -40,7 +41,8 @@ func newTaskIndex(st store.Store, log *slog.Logger) *taskIndex {
 		st: st, log: log, ready: make(chan struct{}),
 		byTask: map[string]taskEntry{}, byInst: map[string]map[string]struct{}{},
 		byGroup: map[string]map[string]int{}, active: map[string]int{}, groupsOf: map[string]map[string]int{},
-		changed: map[string]int64{}, waiters: map[string][]chan struct{}{},
+		clusters: map[string][3]int{},
+		changed:  map[string]int64{}, waiters: map[string][]chan struct{}{},
 	}
 	x.caughtUp = sync.NewCond(&x.mu)
 	return x
@@ -72,8 +74,9 @@ func (x *taskIndex) follow(ctx context.Context, first *bool) error {
 	x.byGroup = map[string]map[string]int{}
 	x.groupsOf = map[string]map[string]int{}
 	x.active = map[string]int{}
+	x.clusters = map[string][3]int{}
 	for _, kv := range kvs {
-		x.setLocked(kv.Key, entryOf(kv.Value), rev)
+		x.setLocked(kv.Key, entryOf(kv.Key, kv.Value), rev)
 	}
 	x.rev = max(x.rev, rev)
 	x.caughtUp.Broadcast()
@@ -95,7 +98,7 @@ func (x *taskIndex) follow(ctx context.Context, first *bool) error {
 		if strings.HasPrefix(ev.KV.Key, state.TasksPrefix) {
 			var e taskEntry
 			if ev.Type == store.EventPut {
-				e = entryOf(ev.KV.Value)
+				e = entryOf(ev.KV.Key, ev.KV.Value)
 			}
 			x.setLocked(ev.KV.Key, e, ev.KV.Revision)
 		}
@@ -111,25 +114,43 @@ func (x *taskIndex) follow(ctx context.Context, first *bool) error {
 // taskEntry is what the index keeps of a task: where it runs, its group, and
 // whether it still holds its place (not STOPPED).
 type taskEntry struct {
-	inst   string
-	group  string
-	active bool
+	inst    string
+	group   string
+	active  bool
+	cluster string
+	class   int // statusPending, statusRunning or 0, for the cluster's counts
 }
 
-func entryOf(doc []byte) taskEntry {
+// Task status classes the cluster counts distinguish.
+const (
+	classPending = 1 // PROVISIONING, PENDING, ACTIVATING
+	classRunning = 2 // RUNNING
+)
+
+func entryOf(key string, doc []byte) taskEntry {
 	var t struct {
 		InstanceID string `json:"wharfInstanceId"`
 		Group      string `json:"group"`
 		LastStatus string `json:"lastStatus"`
 	}
 	_ = json.Unmarshal(doc, &t)
-	return taskEntry{inst: t.InstanceID, group: t.Group, active: t.LastStatus != "STOPPED"}
+	e := taskEntry{inst: t.InstanceID, group: t.Group, active: t.LastStatus != "STOPPED"}
+	rest := strings.TrimPrefix(key, state.TasksPrefix)
+	e.cluster = rest[:max(strings.IndexByte(rest, '/'), 0)]
+	switch t.LastStatus {
+	case "RUNNING":
+		e.class = classRunning
+	case "PROVISIONING", "PENDING", "ACTIVATING":
+		e.class = classPending
+	}
+	return e
 }
 
 // setLocked records what task key now is as of rev (the zero entry for a
 // deleted task), and wakes the polls of the instances it left and joined.
 func (x *taskIndex) setLocked(key string, e taskEntry, rev int64) {
 	if old, ok := x.byTask[key]; ok {
+		x.classCount(old, -1)
 		delete(x.byInst[old.inst], key)
 		if len(x.byInst[old.inst]) == 0 {
 			delete(x.byInst, old.inst)
@@ -138,16 +159,37 @@ func (x *taskIndex) setLocked(key string, e taskEntry, rev int64) {
 		x.touchLocked(old.inst, rev)
 		delete(x.byTask, key)
 	}
-	if e.inst == "" {
+	if e.cluster == "" {
 		return
 	}
 	x.byTask[key] = e
+	x.classCount(e, +1)
+	if e.inst == "" {
+		return // not placed: counted for its cluster only
+	}
 	if x.byInst[e.inst] == nil {
 		x.byInst[e.inst] = map[string]struct{}{}
 	}
 	x.byInst[e.inst][key] = struct{}{}
 	x.count(e, +1)
 	x.touchLocked(e.inst, rev)
+}
+
+func (x *taskIndex) classCount(e taskEntry, d int) {
+	if e.class == 0 {
+		return
+	}
+	c := x.clusters[e.cluster]
+	c[e.class] += d
+	x.clusters[e.cluster] = c
+}
+
+// clusterCounts returns a cluster's running and pending tasks.
+func (x *taskIndex) clusterCounts(cluster string) (running, pending int) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	c := x.clusters[cluster]
+	return c[classRunning], c[classPending]
 }
 
 func (x *taskIndex) count(e taskEntry, d int) {
