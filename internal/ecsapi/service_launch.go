@@ -55,6 +55,7 @@ func (a *API) LaunchServiceTasks(ctx context.Context, in ServiceLaunch) (launche
 		StartedBy:            in.DeploymentID,
 		EnableECSManagedTags: model.Ptr(in.EnableECSManagedTags),
 		EnableExecuteCommand: model.Ptr(in.EnableExecuteCommand),
+		AllowInactive:        true,
 	}
 	switch in.PropagateTags {
 	case model.PropagateTagsService:

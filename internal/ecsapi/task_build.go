@@ -24,6 +24,10 @@ type launchInput struct {
 	EnableExecuteCommand *bool
 	NetworkConfiguration *model.NetworkConfiguration
 	VolumeConfigurations []model.TaskVolumeConfiguration
+	// AllowInactive accepts a deregistered (INACTIVE) revision. Only a
+	// service's own launches set it: ECS keeps running a service whose
+	// revision was deregistered, while RunTask and StartTask refuse it.
+	AllowInactive bool
 }
 
 // taskLaunch is a validated launch: everything needed to create its tasks
@@ -49,7 +53,7 @@ type taskLaunch struct {
 }
 
 // prepareLaunch validates the shared input, resolves the cluster and the task
-// definition (INACTIVE refused), and works out what each task needs.
+// definition (INACTIVE refused unless in.AllowInactive), and works out what each task needs.
 func (a *API) prepareLaunch(ctx context.Context, in launchInput, startedByMax int) (*taskLaunch, error) {
 	if in.TaskDefinition == "" {
 		return nil, invalidParam("taskDefinition is required: give family, family:revision or a task definition ARN.")
@@ -76,7 +80,7 @@ func (a *API) prepareLaunch(ctx context.Context, in launchInput, startedByMax in
 	if err != nil {
 		return nil, err
 	}
-	rec, err := a.taskDefinition(ctx, in.TaskDefinition, false)
+	rec, err := a.taskDefinition(ctx, in.TaskDefinition, in.AllowInactive)
 	if err != nil {
 		return nil, err
 	}
