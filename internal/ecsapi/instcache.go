@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/wharf-ecs/wharf/internal/state"
 	"github.com/wharf-ecs/wharf/internal/store"
@@ -42,26 +41,16 @@ func newInstanceCache(st store.Store, log *slog.Logger) *instanceCache {
 }
 
 func (c *instanceCache) run(ctx context.Context) {
-	first := true
-	for ctx.Err() == nil {
-		if err := c.follow(ctx, &first); err != nil && ctx.Err() == nil {
-			c.log.Warn("instance cache watch ended; re-listing", "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(200 * time.Millisecond):
-			}
-		}
-	}
+	f := &follower{st: c.st, log: c.log, prefix: state.InstancesPrefix, load: c.load, apply: c.apply,
+		ready: func() { close(c.ready) }}
+	f.run(ctx)
 	c.mu.Lock()
 	c.caughtUp.Broadcast()
 	c.mu.Unlock()
 }
 
-func (c *instanceCache) follow(ctx context.Context, first *bool) error {
-	kvs, rev, err := c.st.List(ctx, state.InstancesPrefix, store.ListOptions{})
-	if err != nil {
-		return err
-	}
+// load replaces the cache with a listing of every instance taken at rev.
+func (c *instanceCache) load(kvs []store.KV, rev int64) {
 	fresh := map[string]map[string]cachedInstance{}
 	for _, kv := range kvs {
 		if e, cluster, ok := decodeCached(kv); ok {
@@ -76,19 +65,6 @@ func (c *instanceCache) follow(ctx context.Context, first *bool) error {
 	c.rev = max(c.rev, rev)
 	c.caughtUp.Broadcast()
 	c.mu.Unlock()
-	if *first {
-		close(c.ready)
-		*first = false
-	}
-	// Watch everything, as the task index does, so rev follows the store.
-	ch, err := c.st.Watch(ctx, "", rev)
-	if err != nil {
-		return err
-	}
-	for ev := range ch {
-		c.apply(ev)
-	}
-	return ctx.Err()
 }
 
 // apply replaces, adds or drops the entry an event is about.

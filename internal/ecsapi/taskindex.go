@@ -48,27 +48,17 @@ func newTaskIndex(st store.Store, log *slog.Logger) *taskIndex {
 	return x
 }
 
-// run keeps the index current until ctx ends, re-listing whenever the watch
-// breaks (compaction, a slow consumer, a store restart).
+// run keeps the index current until ctx ends.
 func (x *taskIndex) run(ctx context.Context) {
-	first := true
-	for ctx.Err() == nil {
-		if err := x.follow(ctx, &first); err != nil && ctx.Err() == nil {
-			x.log.Warn("task index watch ended; re-listing", "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(200 * time.Millisecond):
-			}
-		}
-	}
+	f := &follower{st: x.st, log: x.log, prefix: state.TasksPrefix, load: x.load, apply: x.apply,
+		ready: func() { close(x.ready) }}
+	f.run(ctx)
 }
 
-func (x *taskIndex) follow(ctx context.Context, first *bool) error {
-	kvs, rev, err := x.st.List(ctx, state.TasksPrefix, store.ListOptions{})
-	if err != nil {
-		return err
-	}
+// load replaces the index with a listing of every task taken at rev.
+func (x *taskIndex) load(kvs []store.KV, rev int64) {
 	x.mu.Lock()
+	defer x.mu.Unlock()
 	x.byTask = map[string]taskEntry{}
 	x.byInst = map[string]map[string]struct{}{}
 	x.byGroup = map[string]map[string]int{}
@@ -81,34 +71,23 @@ func (x *taskIndex) follow(ctx context.Context, first *bool) error {
 	x.rev = max(x.rev, rev)
 	x.caughtUp.Broadcast()
 	x.wakeAllLocked()
-	x.mu.Unlock()
-	if *first {
-		close(x.ready)
-		*first = false
-	}
-	// The whole keyspace is watched, not just tasks, so that the index's
-	// revision follows the store's and readers can wait until it reflects a
-	// revision they know of (see fresh).
-	ch, err := x.st.Watch(ctx, "", rev)
-	if err != nil {
-		return err
-	}
-	for ev := range ch {
-		x.mu.Lock()
-		if strings.HasPrefix(ev.KV.Key, state.TasksPrefix) {
-			var e taskEntry
-			if ev.Type == store.EventPut {
-				e = entryOf(ev.KV.Key, ev.KV.Value)
-			}
-			x.setLocked(ev.KV.Key, e, ev.KV.Revision)
+}
+
+// apply takes one change of the store into the index.
+func (x *taskIndex) apply(ev store.Event) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if strings.HasPrefix(ev.KV.Key, state.TasksPrefix) {
+		var e taskEntry
+		if ev.Type == store.EventPut {
+			e = entryOf(ev.KV.Key, ev.KV.Value)
 		}
-		if ev.KV.Revision > x.rev {
-			x.rev = ev.KV.Revision
-			x.caughtUp.Broadcast()
-		}
-		x.mu.Unlock()
+		x.setLocked(ev.KV.Key, e, ev.KV.Revision)
 	}
-	return ctx.Err()
+	if ev.KV.Revision > x.rev {
+		x.rev = ev.KV.Revision
+		x.caughtUp.Broadcast()
+	}
 }
 
 // taskEntry is what the index keeps of a task: where it runs, its group, and
