@@ -246,14 +246,25 @@ func (p *placer) runBatch(ctx context.Context, batch []*placeJob) {
 		}
 		return
 	}
-	p.need = rev
+	// Every document of a transaction carries its revision: the instances
+	// just written are now exactly the worker's copies at rev. Keeping them
+	// spares the next batch a wait for the caches to catch up with this
+	// commit; a newer change by anyone else still reaches it through the
+	// caches (refresh takes the higher revision), or as a conflict.
+	for id, inst := range touched {
+		pi := p.seen[id]
+		pi.entry = cachedInstance{key: pi.entry.key, rev: rev, inst: inst}
+		p.seen[id] = pi
+	}
 	for _, pj := range placed {
 		answer(pj.j, pj.out, nil)
 	}
 }
 
 // refresh brings the snapshot up to date with the caches, once they have seen
-// the store at p.need (the worker's last commit, or what beat it).
+// the store at p.need (what beat the worker's last commit, if it lost a
+// race). An instance the worker wrote itself is taken from the cache only
+// once the cache holds a newer revision of it.
 func (p *placer) refresh(ctx context.Context) error {
 	if err := p.a.index.fresh(ctx, p.need); err != nil {
 		return err
@@ -269,7 +280,7 @@ func (p *placer) refresh(ctx context.Context) error {
 	present := make(map[string]bool, len(entries))
 	for _, e := range entries {
 		present[e.inst.ID] = true
-		if have, ok := p.seen[e.inst.ID]; !ok || have.entry.rev != e.rev {
+		if have, ok := p.seen[e.inst.ID]; !ok || e.rev > have.entry.rev {
 			changed = append(changed, e)
 		}
 	}
