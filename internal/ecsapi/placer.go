@@ -34,7 +34,11 @@ type placeJob struct {
 	req   scheduler.Request
 	// tokenKey and tokenHash make the commit record a RunTask clientToken.
 	tokenKey, tokenHash string
-	done                chan placeResult
+	// rev is the store revision when the launch was submitted: the batch
+	// waits until the caches reflect it, so a launch sees every write made
+	// before it (an instance registered just before RunTask, say).
+	rev  int64
+	done chan placeResult
 }
 
 type placeResult struct {
@@ -87,7 +91,11 @@ func (a *API) placerFor(cluster string) *placer {
 // place submits a launch and waits for its outcome. A store conflict comes
 // back as is, so the caller's retry loop submits again.
 func (p *placer) place(ctx context.Context, job *placeJob) (*model.RunTaskResponse, error) {
-	job.ctx = ctx
+	rev, err := p.a.st.Revision(ctx)
+	if err != nil {
+		return nil, err
+	}
+	job.ctx, job.rev = ctx, rev
 	job.done = make(chan placeResult, 1)
 	select {
 	case p.jobs <- job:
@@ -135,7 +143,11 @@ func (p *placer) runBatch(ctx context.Context, batch []*placeJob) {
 			answer(j, nil, err)
 		}
 	}
-	if err := p.refresh(ctx); err != nil {
+	need := p.need
+	for _, j := range batch {
+		need = max(need, j.rev)
+	}
+	if err := p.refresh(ctx, need); err != nil {
 		p.snap = nil
 		fail(err)
 		return
@@ -262,14 +274,14 @@ func (p *placer) runBatch(ctx context.Context, batch []*placeJob) {
 }
 
 // refresh brings the snapshot up to date with the caches, once they have seen
-// the store at p.need (what beat the worker's last commit, if it lost a
-// race). An instance the worker wrote itself is taken from the cache only
+// the store at need: the newest revision a launch of the batch was submitted
+// at, or what beat the worker's last commit if it lost a race. An instance the worker wrote itself is taken from the cache only
 // once the cache holds a newer revision of it.
-func (p *placer) refresh(ctx context.Context) error {
-	if err := p.a.index.fresh(ctx, p.need); err != nil {
+func (p *placer) refresh(ctx context.Context, need int64) error {
+	if err := p.a.index.fresh(ctx, need); err != nil {
 		return err
 	}
-	entries, err := p.a.instances.instances(ctx, p.cluster, p.need)
+	entries, err := p.a.instances.instances(ctx, p.cluster, need)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package ecsapi_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -112,5 +113,23 @@ func TestRunTaskRequiresAttributes(t *testing.T) {
 	out := tkRun(t, s, &ecs.RunTaskInput{Cluster: aws.String("c"), TaskDefinition: aws.String("checked")})
 	if len(out.Tasks) != 0 || len(out.Failures) != 1 || aws.ToString(out.Failures[0].Reason) != "ATTRIBUTE" {
 		t.Fatalf("health-checked task on an instance without the capability: %d tasks, failures %+v; want ATTRIBUTE", len(out.Tasks), out.Failures)
+	}
+}
+
+// A RunTask right after RegisterContainerInstance sees the instance: the
+// placement worker waits until its caches reflect every write made before
+// the request (the worker no longer waits for its own commits, which made
+// this race once).
+func TestRunTaskSeesInstanceRegisteredJustBefore(t *testing.T) {
+	s := ecstest.Start(t)
+	tkTD(t, s, "web", 16, 16)
+	for i := 0; i < 40; i++ {
+		cluster := fmt.Sprintf("fresh-%d", i)
+		tkCluster(t, s, cluster)
+		plInstance(t, s, cluster, "a", 1024, 1024)
+		out := tkRun(t, s, &ecs.RunTaskInput{Cluster: aws.String(cluster), TaskDefinition: aws.String("web")})
+		if len(out.Tasks) != 1 {
+			t.Fatalf("round %d: RunTask placed %d tasks, failures %+v; want the just-registered instance used", i, len(out.Tasks), out.Failures)
+		}
 	}
 }
