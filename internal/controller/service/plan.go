@@ -59,24 +59,8 @@ func planReplica(svc *state.Service, views []*tview, canLaunch bool) plan {
 	minHealthy, maxTotal := limits(svc, desired)
 	failed := p.RolloutState == model.DeploymentRolloutStateFailed
 	var keep, old, moving, sick []*tview
-	total, healthy := 0, 0
-	for _, v := range views {
-		switch {
-		case v.stopped || v.lost:
-			continue
-		case v.gone:
-			if !v.stopping {
-				pl.stop(v, reason)
-			}
-			continue
-		case v.stopping:
-			total++
-			continue
-		}
-		total++
-		if v.healthy {
-			healthy++
-		}
+	live, _, total, healthy := triage(views, &pl, reason)
+	for _, v := range live {
 		switch {
 		case v.dep != p.Id:
 			old = append(old, v)
@@ -213,26 +197,12 @@ func planDaemon(svc *state.Service, views []*tview, env *clusterEnv, targets []s
 	minHealthy, maxTotal := limits(svc, len(targets))
 	failed := p.RolloutState == model.DeploymentRolloutStateFailed
 	on := map[string][]*tview{}
+	live, going, total, healthy := triage(views, &pl, reason)
 	stopping := map[string]bool{}
-	total, healthy := 0, 0
-	for _, v := range views {
-		switch {
-		case v.stopped || v.lost:
-			continue
-		case v.gone:
-			if !v.stopping {
-				pl.stop(v, reason)
-			}
-			continue
-		case v.stopping:
-			total++
-			stopping[v.t.InstanceID] = true
-			continue
-		}
-		total++
-		if v.healthy {
-			healthy++
-		}
+	for _, v := range going {
+		stopping[v.t.InstanceID] = true
+	}
+	for _, v := range live {
 		if !ok[v.t.InstanceID] {
 			// On a draining instance the daemon task outlives the REPLICA
 			// tasks it may serve; elsewhere it goes at once.
@@ -289,4 +259,32 @@ func planDaemon(svc *state.Service, views []*tview, env *clusterEnv, targets []s
 		}
 	}
 	return pl
+}
+
+// triage sorts a deployment's task views the way both plans need: stopped and
+// lost tasks are left out, gone ones are stopped, tasks still stopping count
+// towards the total without being live. It returns the live views, the
+// stopping ones, the total and how many of the live ones are healthy.
+func triage(views []*tview, pl *plan, reason string) (live, stopping []*tview, total, healthy int) {
+	for _, v := range views {
+		switch {
+		case v.stopped || v.lost:
+			continue
+		case v.gone:
+			if !v.stopping {
+				pl.stop(v, reason)
+			}
+			continue
+		case v.stopping:
+			total++
+			stopping = append(stopping, v)
+			continue
+		}
+		total++
+		if v.healthy {
+			healthy++
+		}
+		live = append(live, v)
+	}
+	return live, stopping, total, healthy
 }
