@@ -125,13 +125,19 @@ func (a *API) LaunchServiceTasks(ctx context.Context, in ServiceLaunch) (launche
 	return launched, nil, nil
 }
 
+// hasActiveInstance reads the instance cache, once it reflects every write so
+// far, rather than decoding each instance from the store on every launch.
 func (a *API) hasActiveInstance(ctx context.Context, cluster string) (bool, error) {
-	items, _, err := state.List[state.ContainerInstance](ctx, a.st, state.ClusterInstancesPrefix(cluster), store.ListOptions{})
+	rev, err := a.st.Revision(ctx)
 	if err != nil {
 		return false, err
 	}
-	for _, it := range items {
-		if it.Val.Status == instanceActive {
+	entries, err := a.instances.instances(ctx, cluster, rev)
+	if err != nil {
+		return false, err
+	}
+	for _, e := range entries {
+		if e.inst.Status == instanceActive {
 			return true, nil
 		}
 	}
