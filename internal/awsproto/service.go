@@ -147,9 +147,10 @@ func jsonKind(goKind string) string {
 type Mux struct {
 	Log      *slog.Logger
 	services map[string]*Service
-	// Before, when set, runs before dispatch (authentication, rate limits); a
-	// non-nil error is written as the answer.
-	Before func(r *http.Request, op Op) (context.Context, error)
+	// Before, when set, runs before dispatch with the request's body, read
+	// and bounded (authentication, authorization, rate limits); a non-nil
+	// error is written as the answer and the operation does not run.
+	Before func(r *http.Request, op Op, body []byte) (context.Context, error)
 	// After, when set, is told of every answered call (audit, metrics).
 	After func(ctx context.Context, op Op, err error, took time.Duration)
 }
@@ -212,27 +213,29 @@ func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := context.WithValue(r.Context(), ctxKey{}, op)
 	r = r.WithContext(ctx)
 	var out any
-	var err error
-	if m.Before != nil {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			err = Errorf(CodeSerialization, "The request body exceeds %d bytes.", MaxBodyBytes)
+		} else {
+			err = Errorf(CodeSerialization, "The request body could not be read: %v.", err)
+		}
+	}
+	if err == nil && m.Before != nil {
+		// Authentication needs the body (its hash is signed), so it runs
+		// once the body is read and before anything is decoded.
 		var c context.Context
-		c, err = m.Before(r, op)
+		c, err = m.Before(r, op, body)
 		if c != nil {
 			ctx = c
 		}
 	}
 	if err == nil {
-		var body []byte
-		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
-		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				err = Errorf(CodeSerialization, "The request body exceeds %d bytes.", MaxBodyBytes)
-			} else {
-				err = Errorf(CodeSerialization, "The request body could not be read: %v.", err)
-			}
-		} else {
-			out, err = m.call(ctx, h, body)
-		}
+		err = checkBody(body)
+	}
+	if err == nil {
+		out, err = m.call(ctx, h, body)
 	}
 	if m.After != nil {
 		m.After(ctx, op, err, time.Since(start))

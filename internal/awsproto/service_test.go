@@ -241,7 +241,7 @@ func TestBeforeAndAfterHooks(t *testing.T) {
 	m := newMux()
 	var afterOp string
 	var afterErr error
-	m.Before = func(r *http.Request, op awsproto.Op) (context.Context, error) {
+	m.Before = func(r *http.Request, op awsproto.Op, _ []byte) (context.Context, error) {
 		if r.Header.Get("X-Deny") != "" {
 			return nil, &awsproto.Error{Code: awsproto.CodeAccessDenied, Message: "no", Status: http.StatusForbidden}
 		}
@@ -264,5 +264,41 @@ func TestBeforeAndAfterHooks(t *testing.T) {
 	call(t, m, "POST", prefix+".Echo", []byte(`{}`))
 	if afterErr != nil {
 		t.Errorf("After saw err %v for a successful call", afterErr)
+	}
+}
+
+func TestBodiesThatAreNotUTF8OrNestTooDeepAreRefused(t *testing.T) {
+	m := awsproto.NewMux(nil)
+	s := awsproto.NewService("Svc", map[string]bool{"Op": true})
+	ran := false
+	awsproto.Handle(s, "Op", func(_ context.Context, in *struct{ Name string }) (*struct{}, error) {
+		ran = true
+		return &struct{}{}, nil
+	})
+	m.Add(s)
+	deep := strings.Repeat(`{"a":`, awsproto.MaxJSONDepth+1) + "1" + strings.Repeat("}", awsproto.MaxJSONDepth+1)
+	okDeep := `{"Name":"[[[[{{{{\"","x":` + strings.Repeat("[", 10) + strings.Repeat("]", 10) + "}"
+	for _, tc := range []struct {
+		name, body string
+		wantOK     bool
+	}{
+		{"invalid utf-8", "{\"Name\":\"\xff\xfe\"}", false},
+		{"too deep", deep, false},
+		{"brackets inside strings do not count", okDeep, true},
+	} {
+		ran = false
+		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(tc.body))
+		req.Header.Set("X-Amz-Target", "Svc.Op")
+		rec := httptest.NewRecorder()
+		m.ServeHTTP(rec, req)
+		if tc.wantOK {
+			if rec.Code != 200 || !ran {
+				t.Errorf("%s: status %d, ran %v; want 200", tc.name, rec.Code, ran)
+			}
+			continue
+		}
+		if rec.Code != 400 || ran || rec.Header().Get("X-Amzn-ErrorType") != awsproto.CodeSerialization {
+			t.Errorf("%s: status %d, type %q, ran %v; want 400 SerializationException and no call", tc.name, rec.Code, rec.Header().Get("X-Amzn-ErrorType"), ran)
+		}
 	}
 }
