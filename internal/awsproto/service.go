@@ -155,7 +155,9 @@ type Mux struct {
 	After func(ctx context.Context, op Op, err error, took time.Duration)
 }
 
-// Op names the operation a request asks for.
+// Op names the operation a request asks for. Service is nil when the target's
+// prefix is unknown (Name is then the whole target); Implemented tells
+// whether the service has a handler for Name.
 type Op struct {
 	Service   *Service
 	Name      string
@@ -194,22 +196,16 @@ func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	target := r.Header.Get("X-Amz-Target")
-	prefix, name, ok := strings.Cut(target, ".")
+	prefix, name, _ := strings.Cut(target, ".")
 	svc := m.services[prefix]
-	if !ok || svc == nil || name == "" {
-		writeError(w, Errorf(CodeUnknownOperation, "Unknown operation %q: X-Amz-Target must be <service prefix>.<Operation>.", target))
-		return
-	}
-	h, ok := svc.ops[name]
-	if !ok {
-		if svc.known[name] {
-			writeError(w, Errorf("UnsupportedFeatureException", "Wharf does not implement %s yet.", name))
-		} else {
-			writeError(w, Errorf(CodeUnknownOperation, "Unknown operation %s.", name))
-		}
-		return
+	var h HandlerFunc
+	if svc != nil {
+		h = svc.ops[name]
 	}
 	op := Op{Service: svc, Name: name, RequestID: reqID}
+	if svc == nil {
+		op.Name = target
+	}
 	ctx := context.WithValue(r.Context(), ctxKey{}, op)
 	r = r.WithContext(ctx)
 	var out any
@@ -223,12 +219,24 @@ func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err == nil && m.Before != nil {
-		// Authentication needs the body (its hash is signed), so it runs
-		// once the body is read and before anything is decoded.
+		// Authentication runs before anything else is answered (so an
+		// unsigned caller learns nothing, not even which targets exist)
+		// and needs the body, whose hash is signed. It is handed the op
+		// even when the target is unknown (Service nil) or unimplemented.
 		var c context.Context
 		c, err = m.Before(r, op, body)
 		if c != nil {
 			ctx = c
+		}
+	}
+	if err == nil && h == nil {
+		switch {
+		case svc == nil || name == "":
+			err = Errorf(CodeUnknownOperation, "Unknown operation %q: X-Amz-Target must be <service prefix>.<Operation>.", target)
+		case svc.known[name]:
+			err = Errorf("UnsupportedFeatureException", "Wharf does not implement %s yet.", name)
+		default:
+			err = Errorf(CodeUnknownOperation, "Unknown operation %s.", name)
 		}
 	}
 	if err == nil {
