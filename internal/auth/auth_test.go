@@ -31,7 +31,7 @@ const (
 
 func testVerifier() *Verifier {
 	return &Verifier{
-		Creds:    StaticCredentials{testKey: {Secret: testSecret, User: "alice"}},
+		Creds:    StaticCredentials{testKey: {Secret: testSecret, Principal: &Principal{Kind: User, Name: "alice"}}},
 		Region:   testRegion,
 		Services: []string{"ecs"},
 	}
@@ -375,10 +375,10 @@ func TestFromEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s, u, ok := c.Secret("a"); s != "s" || u != RootUser || !ok {
-		t.Errorf("Secret(a) = %q, %q, %v; want s, root, true", s, u, ok)
+	if s, p, ok := c.Lookup("a"); s != "s" || p == nil || p.Name != RootUser || p.Kind != Root || !ok {
+		t.Errorf("Lookup(a) = %q, %+v, %v; want s, root, true", s, p, ok)
 	}
-	if _, _, ok := c.Secret("b"); ok {
+	if _, _, ok := c.Lookup("b"); ok {
 		t.Error("Secret(b) ok; want unknown")
 	}
 }

@@ -5,27 +5,43 @@ import (
 	"os"
 )
 
-// Credentials looks up the secret of an access key and the user it belongs to.
+// Credentials looks up the secret of an access key and who it belongs to.
 type Credentials interface {
-	Secret(accessKeyID string) (secret string, user string, ok bool)
+	Lookup(accessKeyID string) (secret string, p *Principal, ok bool)
 }
 
 // StaticKey is one access key's secret and owner.
 type StaticKey struct {
-	Secret string
-	User   string
+	Secret    string
+	Principal *Principal
 }
 
 // StaticCredentials is an in-memory Credentials keyed by access key id.
 type StaticCredentials map[string]StaticKey
 
-// Secret implements Credentials.
-func (s StaticCredentials) Secret(accessKeyID string) (string, string, bool) {
+// Lookup implements Credentials.
+func (s StaticCredentials) Lookup(accessKeyID string) (string, *Principal, bool) {
 	k, ok := s[accessKeyID]
-	if !ok || k.Secret == "" {
-		return "", "", false
+	if !ok || k.Secret == "" || k.Principal == nil {
+		return "", nil, false
 	}
-	return k.Secret, k.User, true
+	return k.Secret, k.Principal, true
+}
+
+// Chain looks a key up in each Credentials in turn.
+type Chain []Credentials
+
+// Lookup implements Credentials.
+func (c Chain) Lookup(accessKeyID string) (string, *Principal, bool) {
+	for _, creds := range c {
+		if creds == nil {
+			continue
+		}
+		if s, p, ok := creds.Lookup(accessKeyID); ok {
+			return s, p, true
+		}
+	}
+	return "", nil, false
 }
 
 // Environment variables holding the server's root access key.
@@ -53,5 +69,5 @@ func fromEnv(lookup func(string) (string, bool)) (StaticCredentials, error) {
 	case secret == "":
 		return nil, fmt.Errorf("%s is set but %s is not", EnvAccessKeyID, EnvSecretAccessKey)
 	}
-	return StaticCredentials{id: {Secret: secret, User: RootUser}}, nil
+	return StaticCredentials{id: {Secret: secret, Principal: &Principal{Kind: Root, Name: RootUser, AccessKeyID: id}}}, nil
 }

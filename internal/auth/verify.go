@@ -47,6 +47,7 @@ const (
 type Identity struct {
 	AccessKeyID string
 	User        string
+	Principal   *Principal
 	Service     string    // from the credential scope
 	Region      string    // from the credential scope
 	SignedAt    time.Time // X-Amz-Date
@@ -107,7 +108,7 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (Identity, error) {
 		// Wharf issues no session tokens, so none can be valid.
 		return Identity{}, unrecognized()
 	}
-	secret, user, ok := v.Creds.Secret(a.AccessKeyID)
+	secret, principal, ok := v.Creds.Lookup(a.AccessKeyID)
 	if !ok {
 		return Identity{}, unrecognized()
 	}
@@ -131,7 +132,7 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (Identity, error) {
 	if !same || want.SignedHeaders != a.SignedHeaders {
 		return Identity{}, invalid("The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
 	}
-	return Identity{AccessKeyID: a.AccessKeyID, User: user, Service: a.Service, Region: a.Region, SignedAt: at}, nil
+	return Identity{AccessKeyID: a.AccessKeyID, User: principal.Name, Principal: principal, Service: a.Service, Region: a.Region, SignedAt: at}, nil
 }
 
 func (v *Verifier) checkTime(at time.Time) error {
