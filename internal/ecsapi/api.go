@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wharf-ecs/wharf/internal/awsproto"
+	"github.com/wharf-ecs/wharf/internal/keyring"
 	"github.com/wharf-ecs/wharf/internal/model"
 	"github.com/wharf-ecs/wharf/internal/store"
 )
@@ -24,6 +25,9 @@ type Config struct {
 	Log       *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Keyring derives agent credentials; without it agents cannot join
+	// with a token.
+	Keyring *keyring.Keyring
 }
 
 // API serves the ECS operations.
@@ -43,15 +47,17 @@ type API struct {
 	// stopping is closed when the server shuts down, ending long polls.
 	stopping chan struct{}
 	stopOnce sync.Once
+	keyring  *keyring.Keyring
 }
 
 // New returns the ECS API with every implemented operation registered.
 func New(cfg Config) *API {
 	a := &API{
-		st:   cfg.Store,
-		arns: ARNs{Region: cfg.Region, Account: cfg.AccountID},
-		log:  cfg.Log,
-		now:  cfg.Now,
+		st:      cfg.Store,
+		arns:    ARNs{Region: cfg.Region, Account: cfg.AccountID},
+		log:     cfg.Log,
+		now:     cfg.Now,
+		keyring: cfg.Keyring,
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
