@@ -83,6 +83,7 @@ func startClusterOn(t *testing.T, retention time.Duration, wrap func(runtime.Run
 	}
 	ag, err := agent.New(agent.Config{
 		Endpoint:           srv.URL(),
+		Credentials:        ecstest.TestCredentials,
 		Cluster:            "default",
 		DataDir:            t.TempDir(),
 		CPU:                2048,

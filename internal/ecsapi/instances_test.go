@@ -147,6 +147,7 @@ func ciRawCall(t *testing.T, s *ecstest.Server, op, body string) (code, msg stri
 	}
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	req.Header.Set("X-Amz-Target", "AmazonEC2ContainerServiceV20141113."+op)
+	ecstest.Sign(t, req, []byte(body))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

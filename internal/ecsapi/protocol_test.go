@@ -43,6 +43,7 @@ func protocolCall(t *testing.T, s *ecstest.Server, method, target, body string) 
 	// No keep-alive: a connection left open would hold up the server's
 	// graceful shutdown at the end of the test.
 	req.Close = true
+	ecstest.Sign(t, req, []byte(body))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, target, err)

@@ -111,7 +111,7 @@ func (a *svAgent) start() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	ag, err := agent.New(agent.Config{
-		Endpoint: a.srv.URL(), Cluster: "default", DataDir: a.dir, CPU: 1024, MemoryMiB: 1024,
+		Endpoint: a.srv.URL(), Credentials: ecstest.TestCredentials, Cluster: "default", DataDir: a.dir, CPU: 1024, MemoryMiB: 1024,
 		Zone: a.zone, Runtime: a.rt, Log: log,
 		PollWait: time.Second, ResyncInterval: 50 * time.Millisecond, ContainerRetention: time.Hour,
 	})

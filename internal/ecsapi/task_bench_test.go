@@ -149,6 +149,7 @@ func BenchmarkDescribeTasks100(b *testing.B) {
 			req, _ := http.NewRequest(http.MethodPost, s.URL()+"/", bytes.NewReader(body))
 			req.Header.Set("X-Amz-Target", "AmazonEC2ContainerServiceV20141113.DescribeTasks")
 			req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+			ecstest.Sign(b, req, body)
 			start := time.Now()
 			resp, err := hc.Do(req)
 			if err != nil {

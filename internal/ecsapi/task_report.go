@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/wharf-ecs/wharf/internal/agentproto"
+	"github.com/wharf-ecs/wharf/internal/auth"
 	"github.com/wharf-ecs/wharf/internal/model"
 	"github.com/wharf-ecs/wharf/internal/state"
 	"github.com/wharf-ecs/wharf/internal/store"
@@ -119,9 +120,7 @@ func (a *API) SubmitContainerStateChange(ctx context.Context, in *agentproto.Sub
 // task's status moves, its instance's counts follow and, on STOPPED, the
 // task's resources go back to the instance, in the same transaction.
 //
-// Any caller may report for any task of the cluster for now; restricting a
-// report to the agent of the task's own instance arrives with the security
-// issue (agent authentication), which gives the server the caller's identity.
+// An agent credential may report only for tasks placed on its own instance.
 func (a *API) applyReport(ctx context.Context, clusterRef, taskRef string, apply func(*state.Task, *model.Time) (bool, error)) error {
 	c, _, err := a.activeCluster(ctx, clusterRef)
 	if err != nil {
@@ -139,6 +138,9 @@ func (a *API) applyReport(ctx context.Context, clusterRef, taskRef string, apply
 		}
 		if err != nil {
 			return err
+		}
+		if ag := auth.AgentFrom(ctx); ag != nil && (ag.Cluster != c.ClusterName || t.InstanceID != ag.InstanceID) {
+			return auth.AgentDenied(ag, "report the state of task "+t.TaskArn+", which runs on another instance")
 		}
 		before := countClass(t.LastStatus)
 		wasStopped := t.LastStatus == taskStopped

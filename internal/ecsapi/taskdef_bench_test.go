@@ -67,6 +67,7 @@ func BenchmarkRegisterTaskDefinitionHTTP(b *testing.B) {
 			req, _ := http.NewRequest(http.MethodPost, s.URL()+"/", bytes.NewReader(body))
 			req.Header.Set("X-Amz-Target", "AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition")
 			req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+			ecstest.Sign(b, req, body)
 			resp, err := hc.Do(req)
 			if err != nil {
 				b.Error(err)

@@ -271,6 +271,7 @@ func tdPost(t *testing.T, url, op, body string) string {
 	}
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	req.Header.Set("X-Amz-Target", "AmazonEC2ContainerServiceV20141113."+op)
+	ecstest.Sign(t, req, []byte(body))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

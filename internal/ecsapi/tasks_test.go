@@ -170,6 +170,7 @@ func tkCall(t testing.TB, s *ecstest.Server, op string, body any) {
 	req, _ := http.NewRequest(http.MethodPost, s.URL(), bytes.NewReader(b))
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	req.Header.Set("X-Amz-Target", "AmazonEC2ContainerServiceV20141113."+op)
+	ecstest.Sign(t, req, b)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s: %v", op, err)

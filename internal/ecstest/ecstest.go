@@ -4,7 +4,10 @@ package ecstest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -12,12 +15,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/wharf-ecs/wharf/internal/agent"
+	"github.com/wharf-ecs/wharf/internal/auth"
 	servicectl "github.com/wharf-ecs/wharf/internal/controller/service"
 	"github.com/wharf-ecs/wharf/internal/server"
 )
@@ -40,6 +45,50 @@ type Options struct {
 	// Listen is the address to serve on; default a free loopback port. A
 	// restarted server given its predecessor's Addr keeps its clients.
 	Listen string
+	// NoAuth turns authentication off. By default the server verifies
+	// signatures and TestAccessKeyID is its root key.
+	NoAuth bool
+	// Credentials replace the default root test key (users with policies).
+	Credentials auth.Credentials
+	// RateLimitScale turns ECS-shaped rate limits on (0: off).
+	RateLimitScale float64
+	// AuditLog receives the audit lines.
+	AuditLog io.Writer
+	// TLSCert and TLSKey serve HTTPS.
+	TLSCert, TLSKey string
+}
+
+// The root access key of test servers.
+const (
+	TestAccessKeyID     = "AKIDWHARFTEST"
+	TestSecretAccessKey = "wharf-test-secret"
+)
+
+// TestCredentials signs as the test servers' root user (agents in tests use
+// it too).
+var TestCredentials aws.CredentialsProvider = credentials.NewStaticCredentialsProvider(TestAccessKeyID, TestSecretAccessKey, "")
+
+// RootCredentials is the default credential set of test servers.
+func RootCredentials() auth.Credentials {
+	return auth.StaticCredentials{TestAccessKeyID: {Secret: TestSecretAccessKey,
+		Principal: &auth.Principal{Kind: auth.Root, Name: auth.RootUser, AccessKeyID: TestAccessKeyID}}}
+}
+
+// Sign signs a hand-made request to a test server as the root user.
+func Sign(t testing.TB, req *http.Request, body []byte) {
+	t.Helper()
+	SignAs(t, req, body, TestAccessKeyID, TestSecretAccessKey)
+}
+
+// SignAs signs a hand-made request with the given key.
+func SignAs(t testing.TB, req *http.Request, body []byte, id, secret string) {
+	t.Helper()
+	sum := sha256.Sum256(body)
+	err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: id, SecretAccessKey: secret},
+		req, hex.EncodeToString(sum[:]), "ecs", "us-east-1", time.Now())
+	if err != nil {
+		t.Fatalf("sign: %v", err)
+	}
 }
 
 // Start runs a server until the test ends.
@@ -58,8 +107,14 @@ func StartWith(t testing.TB, o Options) *Server {
 	if o.Listen == "" {
 		o.Listen = "127.0.0.1:0"
 	}
+	creds := o.Credentials
+	if creds == nil && !o.NoAuth {
+		creds = RootCredentials()
+	}
 	srv, err := server.New(server.Config{Listen: o.Listen, DataDir: o.DataDir, Log: log,
-		AgentTimeout: o.AgentTimeout, ServiceTuning: o.ServiceTuning})
+		AgentTimeout: o.AgentTimeout, ServiceTuning: o.ServiceTuning,
+		Credentials: creds, RateLimitScale: o.RateLimitScale, AuditLog: o.AuditLog,
+		TLSCert: o.TLSCert, TLSKey: o.TLSKey})
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}
@@ -86,12 +141,17 @@ func StartWith(t testing.TB, o Options) *Server {
 // Stop shuts the server down gracefully (as SIGTERM would).
 func (s *Server) Stop() { s.stop() }
 
-// NewClient returns an ECS client for endpoint with static test credentials.
+// NewClient returns an ECS client for endpoint signing as the test root user.
 func NewClient(endpoint string) *ecs.Client {
+	return NewClientAs(endpoint, TestAccessKeyID, TestSecretAccessKey)
+}
+
+// NewClientAs returns an ECS client for endpoint signing with the given key.
+func NewClientAs(endpoint, id, secret string) *ecs.Client {
 	return ecs.New(ecs.Options{
 		Region:           "us-east-1",
 		BaseEndpoint:     aws.String(endpoint),
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDWHARFTEST", "wharf-test-secret", ""),
+		Credentials:      credentials.NewStaticCredentialsProvider(id, secret, ""),
 		RetryMaxAttempts: 1,
 	})
 }

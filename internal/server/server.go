@@ -4,8 +4,10 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -13,11 +15,15 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/wharf-ecs/wharf/internal/agentproto"
+	"github.com/wharf-ecs/wharf/internal/auth"
 	"github.com/wharf-ecs/wharf/internal/awsproto"
 	"github.com/wharf-ecs/wharf/internal/controller/liveness"
 	"github.com/wharf-ecs/wharf/internal/controller/retention"
 	servicectl "github.com/wharf-ecs/wharf/internal/controller/service"
 	"github.com/wharf-ecs/wharf/internal/ecsapi"
+	"github.com/wharf-ecs/wharf/internal/keyring"
+	"github.com/wharf-ecs/wharf/internal/model"
 	"github.com/wharf-ecs/wharf/internal/store"
 	"github.com/wharf-ecs/wharf/internal/store/bolt"
 )
@@ -38,6 +44,25 @@ type Config struct {
 	// StoppedTaskRetention is how long STOPPED tasks and INACTIVE services
 	// stay visible; default one hour.
 	StoppedTaskRetention time.Duration
+
+	// Credentials are the users' access keys (the root key and the
+	// credentials file). Nil turns authentication off: every caller may do
+	// anything, which New allows only on a loopback address unless
+	// InsecureNoAuth is set.
+	Credentials    auth.Credentials
+	InsecureNoAuth bool
+	// MasterKeyFile holds the key that seals secrets and derives agent
+	// credentials; default DataDir/master.key, created when missing.
+	// Replicated servers share one.
+	MasterKeyFile string
+	// TLSCert and TLSKey serve HTTPS when both are set.
+	TLSCert, TLSKey string
+	// RateLimitScale multiplies ECS's throttling buckets per access key; 0
+	// turns rate limits off.
+	RateLimitScale float64
+	// AuditLog receives one JSON line per mutating call; nil writes the
+	// audit lines to Log.
+	AuditLog io.Writer
 }
 
 // Server is a running control plane.
@@ -48,6 +73,7 @@ type Server struct {
 	api   *ecsapi.API
 	ln    net.Listener
 	http  *http.Server
+	gate  *auth.Gate
 }
 
 // New opens the store under cfg.DataDir and binds the listener, so that the
@@ -83,20 +109,52 @@ func New(cfg Config) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("listen on %s: %w (is another server running there? pick another --listen)", cfg.Listen, err)
 	}
+	fail := func(err error) (*Server, error) {
+		ln.Close()
+		st.Close()
+		return nil, err
+	}
+	if cfg.Credentials == nil && !cfg.InsecureNoAuth && !isLoopback(ln.Addr()) {
+		return fail(fmt.Errorf("refusing to serve %s without authentication: set WHARF_ACCESS_KEY_ID and WHARF_SECRET_ACCESS_KEY or --credentials-file (or listen on a loopback address)", ln.Addr()))
+	}
+	if cfg.MasterKeyFile == "" {
+		cfg.MasterKeyFile = filepath.Join(cfg.DataDir, "master.key")
+	}
+	kr, err := keyring.LoadOrCreate(cfg.MasterKeyFile)
+	if err != nil {
+		return fail(err)
+	}
+	var tlsConfig *tls.Config
+	switch {
+	case (cfg.TLSCert == "") != (cfg.TLSKey == ""):
+		return fail(errors.New("give both --tls-cert and --tls-key, or neither"))
+	case cfg.TLSCert != "":
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return fail(fmt.Errorf("load the TLS certificate and key: %w", err))
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	s := &Server{cfg: cfg, log: cfg.Log, store: st, ln: ln}
 	s.api = ecsapi.New(ecsapi.Config{
 		Store:     st,
 		Region:    cfg.Region,
 		AccountID: cfg.AccountID,
 		Log:       cfg.Log.With("subsystem", "ecs"),
+		Keyring:   kr,
 	})
 	mux := awsproto.NewMux(cfg.Log.With("subsystem", "api"))
 	mux.Add(s.api.Service())
 	mux.Add(s.api.AgentService())
+	mux.Add(s.api.AdminService())
+	s.gate = s.newGate()
+	mux.Before = s.gate.Before
+	mux.After = newAuditor(cfg.AuditLog, cfg.Log.With("subsystem", "audit")).record
 	s.http = &http.Server{
 		Handler:           s.routes(mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn),
+		TLSConfig:         tlsConfig,
 	}
 	return s, nil
 }
@@ -126,11 +184,55 @@ func (s *Server) routes(api http.Handler) http.Handler {
 	return m
 }
 
+func isLoopback(a net.Addr) bool {
+	tcp, ok := a.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}
+
+// newGate builds the request gate: who may call what.
+func (s *Server) newGate() *auth.Gate {
+	var creds auth.Credentials
+	if s.cfg.Credentials != nil {
+		creds = auth.Chain{s.cfg.Credentials, s.api.AgentCredentials()}
+	}
+	g := auth.NewGate(auth.GateConfig{
+		Credentials: creds,
+		Region:      s.cfg.Region,
+		Limiter:     auth.NewLimiter(s.cfg.RateLimitScale),
+	})
+	g.Register(model.TargetPrefix, auth.Rules{
+		SigningName:  "ecs",
+		ActionPrefix: "ecs",
+		Agent:        s.api.AuthorizeAgent,
+	})
+	g.Register(agentproto.TargetPrefix, auth.Rules{
+		SigningName:  "ecs",
+		ActionPrefix: "wharf",
+		Agent:        s.api.AuthorizeAgent,
+		Unlimited:    map[string]bool{agentproto.PollTasks: true},
+	})
+	g.Register(agentproto.AdminTargetPrefix, auth.Rules{
+		SigningName:  "ecs",
+		ActionPrefix: "wharf",
+		Public:       map[string]bool{agentproto.JoinCluster: true},
+		Resources:    s.api.AdminResources,
+	})
+	return g
+}
+
+// AuthEnabled reports whether the server verifies signatures.
+func (s *Server) AuthEnabled() bool { return s.gate.Enabled() }
+
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // URL is the endpoint clients use (--endpoint-url).
-func (s *Server) URL() string { return "http://" + s.Addr() }
+func (s *Server) URL() string {
+	if s.cfg.TLSCert != "" {
+		return "https://" + s.Addr()
+	}
+	return "http://" + s.Addr()
+}
 
 // Store is the server's store (tests and the embedded agent read it).
 func (s *Server) Store() store.Store { return s.store }
@@ -166,8 +268,18 @@ func (s *Server) Run(ctx context.Context) error {
 		Log:      s.log.With("controller", "retention"),
 	}).Run(bg)
 	errc := make(chan error, 1)
-	go func() { errc <- s.http.Serve(s.ln) }()
-	s.log.Info("server listening", "endpoint", s.URL(), "data_dir", s.cfg.DataDir, "region", s.cfg.Region)
+	go func() {
+		if s.cfg.TLSCert != "" {
+			errc <- s.http.ServeTLS(s.ln, "", "")
+			return
+		}
+		errc <- s.http.Serve(s.ln)
+	}()
+	s.log.Info("server listening", "endpoint", s.URL(), "data_dir", s.cfg.DataDir, "region", s.cfg.Region,
+		"authentication", s.gate.Enabled(), "rate_limit_scale", s.cfg.RateLimitScale)
+	if !s.gate.Enabled() {
+		s.log.Warn("authentication is off: anyone who can reach this address can run containers; set WHARF_ACCESS_KEY_ID and WHARF_SECRET_ACCESS_KEY or --credentials-file")
+	}
 	var err error
 	select {
 	case err = <-errc:

@@ -20,6 +20,7 @@ func startSimAgent(t *testing.T) *ecs.Client {
 	srv := ecstest.Start(t)
 	ag, err := agent.New(agent.Config{
 		Endpoint:       srv.URL(),
+		Credentials:    ecstest.TestCredentials,
 		CPU:            1024,
 		MemoryMiB:      1024,
 		Runtime:        sim.New(sim.Options{StartDelay: 50 * time.Millisecond}),
