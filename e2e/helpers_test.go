@@ -108,6 +108,12 @@ func start(t testing.TB, args ...string) *proc {
 	t.Helper()
 	p := &proc{out: &bytes.Buffer{}}
 	p.cmd = exec.Command(wharfBinary(t), args...)
+	// Servers verify signatures with the test root key, and agents and
+	// clients sign with it.
+	p.cmd.Env = append(os.Environ(),
+		"WHARF_ACCESS_KEY_ID="+ecstest.TestAccessKeyID, "WHARF_SECRET_ACCESS_KEY="+ecstest.TestSecretAccessKey,
+		"AWS_ACCESS_KEY_ID="+ecstest.TestAccessKeyID, "AWS_SECRET_ACCESS_KEY="+ecstest.TestSecretAccessKey,
+		"AWS_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
 	p.cmd.Stdout = lockedWriter{p}
 	p.cmd.Stderr = lockedWriter{p}
 	if err := p.cmd.Start(); err != nil {

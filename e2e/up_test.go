@@ -27,7 +27,7 @@ func TestWharfUpRunsATask(t *testing.T) {
 		return err == nil && len(out.ContainerInstanceArns) == 1
 	})
 	waitFor(t, 10*time.Second, "wharf up to print the aws CLI settings", func() bool {
-		return strings.Contains(up.output(), "aws ecs list-container-instances --endpoint-url "+url)
+		return strings.Contains(up.output(), "aws ecs list-container-instances --profile wharf --endpoint-url "+url)
 	})
 
 	arn := runOne(t, c, registerTestapp(t, c, "hello"))

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,11 +17,19 @@ func agentCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 	var cfg agent.Config
 	var attrs []string
 	var reservedPorts []int
+	var caFile, profile string
 	cmd := &cobra.Command{
 		Use:   "agent",
 		Short: "Run the container agent: register this machine and run its tasks on Docker",
 		Example: `  wharf agent --endpoint http://10.0.0.1:8080 --cluster prod --attribute disk=ssd
-  ECS_CLUSTER=prod wharf agent --endpoint http://10.0.0.1:8080`,
+  ECS_CLUSTER=prod wharf agent --endpoint http://10.0.0.1:8080
+  wharf agent --endpoint https://10.0.0.1:8443 --ca-file ca.pem --cluster prod --join-token "$(cat token)"`,
+		Long: `Run the container agent: register this machine and run its tasks on Docker.
+
+Against a server with authentication on, the agent joins with a join token
+(--join-token or WHARF_JOIN_TOKEN; an operator creates one with 'wharf
+join-token create'): the server issues this instance a credential of its own,
+kept in --data-dir. An access key in the AWS_* environment works too.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := logger()
@@ -36,6 +45,21 @@ func agentCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 			}
 			cfg.ReservedPorts = reservedPorts
 			cfg.Log = log.With("role", "agent")
+			if cfg.JoinToken == "" {
+				cfg.JoinToken = os.Getenv("WHARF_JOIN_TOKEN")
+			}
+			if cfg.JoinToken == "" {
+				// An access key (a user's or the root's) from the AWS
+				// environment; none: unsigned requests.
+				cfg.Credentials, err = awsCredentials(cmd.Context(), profile)
+				if err != nil {
+					return err
+				}
+			}
+			cfg.HTTPClient, err = httpClient(caFile, 90*time.Second)
+			if err != nil {
+				return err
+			}
 			rt, err := docker.New(docker.Options{})
 			if err != nil {
 				return err
@@ -60,6 +84,10 @@ func agentCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 	f.StringVar(&cfg.InstanceType, "instance-type", "wharf.host", "instance type (attribute ecs.instance-type)")
 	f.IntSliceVar(&reservedPorts, "reserved-port", nil, "host ports tasks may not use, beyond 22, 2375, 2376, 51678, 51679")
 	f.DurationVar(&cfg.ContainerRetention, "container-retention", 0, "how long stopped containers are kept (default 1h)")
+	f.StringVar(&cfg.JoinToken, "join-token", "", "join token of the cluster (default $WHARF_JOIN_TOKEN)")
+	f.StringVar(&caFile, "ca-file", "", "PEM certificates to trust for an HTTPS endpoint")
+	f.StringVar(&profile, "profile", "", "AWS profile to sign with when no join token is given")
+	f.StringVar(&cfg.Region, "region", envOr("AWS_REGION", "us-east-1"), "region of the server (in request signatures)")
 	_ = cmd.MarkFlagRequired("endpoint")
 	return cmd
 }

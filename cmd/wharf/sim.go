@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	goruntime "runtime"
 	"strings"
 	"sync"
@@ -38,7 +39,11 @@ type simConfig struct {
 	Retention    time.Duration
 	Concurrency  int  // registrations in flight at once
 	Deregister   bool // deregister every instance on the way out
-	Log          *slog.Logger
+	// Credentials sign the agents' requests; JoinToken, when set, has each
+	// simulated instance join with it and sign with its own credential.
+	Credentials aws.CredentialsProvider
+	JoinToken   string
+	Log         *slog.Logger
 }
 
 func simCmd(logger func() (*slog.Logger, error)) *cobra.Command {
@@ -60,6 +65,14 @@ SIM_HEALTH=UNHEALTHY, SIM_IGNORE_SIGTERM=true, ...; see internal/runtime/sim).`,
 			if err != nil {
 				return err
 			}
+			if cfg.JoinToken == "" {
+				cfg.JoinToken = os.Getenv("WHARF_JOIN_TOKEN")
+			}
+			if cfg.JoinToken == "" {
+				if cfg.Credentials, err = awsCredentials(cmd.Context(), ""); err != nil {
+					return err
+				}
+			}
 			cfg.Log = log
 			if cfg.Attributes, err = parseAttributes(attrs); err != nil {
 				return err
@@ -71,6 +84,7 @@ SIM_HEALTH=UNHEALTHY, SIM_IGNORE_SIGTERM=true, ...; see internal/runtime/sim).`,
 	f := cmd.Flags()
 	f.StringVar(&cfg.Endpoint, "endpoint", "", "control plane URL, e.g. http://127.0.0.1:8080 (required)")
 	f.StringVar(&cfg.Cluster, "cluster", "default", "cluster to join (created if missing)")
+	f.StringVar(&cfg.JoinToken, "join-token", "", "join token each simulated instance joins with (default $WHARF_JOIN_TOKEN; else the AWS_* credentials sign)")
 	f.IntVar(&cfg.Instances, "instances", 10, "number of simulated container instances")
 	f.Int64Var(&cfg.CPU, "cpu", 2048, "CPU units each instance offers")
 	f.Int64Var(&cfg.MemoryMiB, "memory", 4096, "memory in MiB each instance offers")
@@ -169,6 +183,8 @@ func runSim(ctx context.Context, c simConfig, out io.Writer) error {
 				CPUs: max(1, int(c.CPU/1024)), MemoryMiB: c.MemoryMiB,
 			}),
 			HTTPClient:         httpClient,
+			Credentials:        c.Credentials,
+			JoinToken:          c.JoinToken,
 			Log:                c.Log,
 			PollWait:           c.PollWait,
 			ContainerRetention: c.Retention,
@@ -291,9 +307,13 @@ func printProgress(ctx context.Context, out io.Writer, registered *atomic.Int64,
 // deregisterAll removes the instances the agents registered, with force
 // (their simulated tasks are gone with the process).
 func deregisterAll(out io.Writer, c *simConfig, hc *http.Client, agents []*agent.Agent) error {
+	var creds aws.CredentialsProvider = aws.AnonymousCredentials{}
+	if c.Credentials != nil {
+		creds = c.Credentials // agent credentials may not deregister: a user's key must
+	}
 	client := ecs.New(ecs.Options{
 		Region: "us-east-1", BaseEndpoint: aws.String(c.Endpoint), HTTPClient: hc,
-		Credentials: aws.AnonymousCredentials{},
+		Credentials: creds,
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()

@@ -39,6 +39,7 @@ func simTestConfig(endpoint string) simConfig {
 		Endpoint: endpoint, Cluster: "load", Instances: 50, CPU: 2048, MemoryMiB: 4096,
 		Zones: []string{"a", "b", "c"}, Attributes: map[string]string{"disk": "ssd"},
 		InstanceType: "wharf.sim", PollWait: 5 * time.Second, Retention: time.Minute, Concurrency: 8,
+		Credentials: ecstest.TestCredentials,
 	}
 }
 

@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -13,46 +16,117 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wharf-ecs/wharf/internal/agent"
+	"github.com/wharf-ecs/wharf/internal/agentproto"
+	"github.com/wharf-ecs/wharf/internal/auth"
+	"github.com/wharf-ecs/wharf/internal/model"
 	"github.com/wharf-ecs/wharf/internal/runtime/docker"
 	"github.com/wharf-ecs/wharf/internal/server"
 )
 
+type upOptions struct {
+	listen, dataDir string
+	rateLimitScale  float64
+}
+
 func upCmd(logger func() (*slog.Logger, error)) *cobra.Command {
-	var listen, dataDir string
+	var o upOptions
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Run a whole cluster on this machine: the control plane and an agent on the local Docker",
-		Args:  cobra.NoArgs,
+		Long: `Run a whole cluster on this machine: the control plane and an agent on the local Docker.
+
+Requests are signed with a root key: WHARF_ACCESS_KEY_ID and
+WHARF_SECRET_ACCESS_KEY when set, else a key generated on first start and
+kept in the data directory. wharf up prints the aws configure lines.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := logger()
 			if err != nil {
 				return err
 			}
-			return runUp(cmd.Context(), log, listen, dataDir, cmd.OutOrStdout())
+			return runUp(cmd.Context(), log, o, cmd.OutOrStdout())
 		},
 	}
-	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address of the API")
-	cmd.Flags().StringVar(&dataDir, "data-dir", "wharf-data", "directory of the store and the agent's identity")
+	cmd.Flags().StringVar(&o.listen, "listen", "127.0.0.1:8080", "address of the API")
+	cmd.Flags().StringVar(&o.dataDir, "data-dir", "wharf-data", "directory of the store, the root key and the agent's identity")
+	cmd.Flags().Float64Var(&o.rateLimitScale, "rate-limit-scale", 1, "per-access-key rate limits as a multiple of ECS's throttling buckets; 0 turns them off")
 	return cmd
 }
 
-func runUp(ctx context.Context, log *slog.Logger, listen, dataDir string, out interface{ Write([]byte) (int, error) }) error {
+// upCredentials returns the root key of wharf up: the WHARF_* environment's
+// when set, else the one kept in dataDir, generated on first start.
+func upCredentials(dataDir string) (id, secret string, generated bool, err error) {
+	env, err := auth.FromEnv()
+	if err != nil {
+		return "", "", false, err
+	}
+	for k, v := range env {
+		return k, v.Secret, false, nil
+	}
+	path := filepath.Join(dataDir, "root-key.json")
+	var saved struct {
+		AccessKeyID     string `json:"accessKeyId"`
+		SecretAccessKey string `json:"secretAccessKey"`
+	}
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if err := json.Unmarshal(b, &saved); err != nil || saved.AccessKeyID == "" || saved.SecretAccessKey == "" {
+			return "", "", false, fmt.Errorf("%s is not a key file; remove it to have a new key generated", path)
+		}
+		return saved.AccessKeyID, saved.SecretAccessKey, false, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", "", false, err
+	}
+	saved.AccessKeyID, saved.SecretAccessKey = auth.NewAccessKey()
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return "", "", false, err
+	}
+	b, _ = json.MarshalIndent(saved, "", "  ")
+	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+		return "", "", false, fmt.Errorf("save the generated key: %w", err)
+	}
+	return saved.AccessKeyID, saved.SecretAccessKey, true, nil
+}
+
+func runUp(ctx context.Context, log *slog.Logger, o upOptions, out io.Writer) error {
 	rt, err := docker.New(docker.Options{})
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(server.Config{Listen: listen, DataDir: filepath.Join(dataDir, "server"), Log: log.With("role", "server")})
+	keyID, secret, generated, err := upCredentials(o.dataDir)
 	if err != nil {
 		return err
+	}
+	srv, err := server.New(server.Config{
+		Listen:  o.listen,
+		DataDir: filepath.Join(o.dataDir, "server"),
+		Log:     log.With("role", "server"),
+		Credentials: auth.StaticCredentials{keyID: {Secret: secret,
+			Principal: &auth.Principal{Kind: auth.Root, Name: auth.RootUser, AccessKeyID: keyID}}},
+		RateLimitScale: o.rateLimitScale,
+	})
+	if err != nil {
+		return err
+	}
+	// The embedded agent joins as any agent does, with a join token, and
+	// keeps the credential it is issued in its data directory.
+	if _, err := srv.API().CreateCluster(ctx, &model.CreateClusterRequest{ClusterName: "default"}); err != nil {
+		return fmt.Errorf("create the default cluster: %w", err)
+	}
+	tok, err := srv.API().CreateJoinToken(ctx, &agentproto.CreateJoinTokenRequest{Cluster: "default", ExpiresInSeconds: 600, Description: "wharf up"})
+	if err != nil {
+		return fmt.Errorf("create a join token for the local agent: %w", err)
 	}
 	_, portStr, _ := net.SplitHostPort(srv.Addr())
 	port, _ := strconv.Atoi(portStr)
 	ag, err := agent.New(agent.Config{
 		Endpoint:      srv.URL(),
 		Cluster:       "default",
-		DataDir:       filepath.Join(dataDir, "agent"),
+		DataDir:       filepath.Join(o.dataDir, "agent"),
 		ReservedPorts: []int{port},
 		Runtime:       rt,
+		JoinToken:     tok.Token,
 		Log:           log.With("role", "agent"),
 	})
 	if err != nil {
@@ -72,16 +146,29 @@ func runUp(ctx context.Context, log *slog.Logger, listen, dataDir string, out in
 		for i := 0; i < 200 && ag.InstanceArn() == "" && ctx.Err() == nil; i++ {
 			time.Sleep(50 * time.Millisecond)
 		}
-		if ag.InstanceArn() != "" {
-			fmt.Fprintf(out, `
+		// The token has done its work: the agent now holds its own
+		// credential.
+		_, _ = srv.API().DeleteJoinToken(context.Background(), &agentproto.DeleteJoinTokenRequest{TokenID: tok.JoinToken.TokenID})
+		if ag.InstanceArn() == "" {
+			return
+		}
+		keyNote := "the root key from WHARF_ACCESS_KEY_ID"
+		if generated {
+			keyNote = "a root key generated for this data directory (kept in " + filepath.Join(o.dataDir, "root-key.json") + ")"
+		} else if os.Getenv(auth.EnvAccessKeyID) == "" {
+			keyNote = "the root key kept in " + filepath.Join(o.dataDir, "root-key.json")
+		}
+		fmt.Fprintf(out, `
 Wharf is up: an ECS control plane at %[1]s and this machine as container instance of cluster "default".
+Requests must be signed with %[4]s. Point the aws CLI at it:
 
-  export AWS_ACCESS_KEY_ID=wharf AWS_SECRET_ACCESS_KEY=wharf AWS_DEFAULT_REGION=us-east-1
-  aws ecs list-container-instances --endpoint-url %[1]s
+  aws configure set aws_access_key_id %[2]s --profile wharf
+  aws configure set aws_secret_access_key %[3]s --profile wharf
+  aws configure set region us-east-1 --profile wharf
+  aws ecs list-container-instances --profile wharf --endpoint-url %[1]s
 
 Press Ctrl-C to stop (tasks keep running and are adopted at the next start).
-`, srv.URL())
-		}
+`, srv.URL(), keyID, secret, keyNote)
 	}()
 	var runErr error
 	agentRunning, serverRunning := true, true

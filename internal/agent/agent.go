@@ -20,6 +20,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/wharf-ecs/wharf/internal/agentproto"
 	"github.com/wharf-ecs/wharf/internal/model"
@@ -50,6 +51,10 @@ type Config struct {
 	Runtime       runtime.Runtime
 	// Credentials sign requests with SigV4 when set; Region goes in the scope.
 	Credentials aws.CredentialsProvider
+	// JoinToken registers the instance when it has no credential of its own
+	// yet: the server answers with one bound to this instance, kept in
+	// DataDir and used for everything after.
+	JoinToken string
 	Region      string
 	HTTPClient  *http.Client
 	Log         *slog.Logger
@@ -163,6 +168,9 @@ func retryBackoff(ctx context.Context, attempt int) bool {
 type savedInstance struct {
 	Cluster              string `json:"cluster"`
 	ContainerInstanceArn string `json:"containerInstanceArn"`
+	// The credential issued when the instance joined with a token.
+	AccessKeyID     string `json:"accessKeyId,omitempty"`
+	SecretAccessKey string `json:"secretAccessKey,omitempty"`
 }
 
 func (a *Agent) statePath() string { return filepath.Join(a.cfg.DataDir, "instance.json") }
@@ -222,6 +230,9 @@ func (a *Agent) register(ctx context.Context) error {
 
 func (a *Agent) registerOnce(ctx context.Context) error {
 	saved := a.loadSaved()
+	if a.cfg.JoinToken != "" {
+		return a.joinOrReregister(ctx, saved)
+	}
 	req := model.RegisterContainerInstanceRequest{
 		Cluster:              a.cfg.Cluster,
 		TotalResources:       totalResources(&a.cfg),
@@ -276,8 +287,13 @@ func (a *Agent) pollLoop(ctx context.Context) error {
 			if ctx.Err() != nil {
 				break
 			}
-			if ae := (*APIError)(nil); errors.As(err, &ae) && ae.Code == "ClientException" {
-				return fmt.Errorf("the control plane refused this instance: %w", err)
+			if ae := (*APIError)(nil); errors.As(err, &ae) {
+				switch ae.Code {
+				case "ClientException":
+					return fmt.Errorf("the control plane refused this instance: %w", err)
+				case "UnrecognizedClientException", "AccessDeniedException":
+					return fmt.Errorf("the control plane refused this agent's credential (was the instance deregistered? restart the agent with a join token to register anew): %w", err)
+				}
 			}
 			failures++
 			a.log.Warn("poll failed; retrying", "endpoint", a.cfg.Endpoint, "attempt", failures, "err", err)
@@ -387,4 +403,53 @@ func (a *Agent) wakeAll() {
 // submit reports a task's state to the control plane.
 func (a *Agent) submit(ctx context.Context, rep *taskReport) error {
 	return a.c.call(ctx, ecsTarget+"SubmitTaskStateChange", rep, nil)
+}
+
+func (a *Agent) registration(arn string) model.RegisterContainerInstanceRequest {
+	return model.RegisterContainerInstanceRequest{
+		Cluster:              a.cfg.Cluster,
+		TotalResources:       totalResources(&a.cfg),
+		Attributes:           instanceAttributes(&a.cfg),
+		VersionInfo:          &model.VersionInfo{AgentVersion: Version, AgentHash: "wharf"},
+		ContainerInstanceArn: arn,
+	}
+}
+
+// joinOrReregister registers with the instance's own credential when it has
+// one, and joins with the token otherwise, or when the server no longer knows
+// the credential (the instance was deregistered).
+func (a *Agent) joinOrReregister(ctx context.Context, saved savedInstance) error {
+	if saved.AccessKeyID != "" && saved.ContainerInstanceArn != "" {
+		a.c.setCredentials(credentials.NewStaticCredentialsProvider(saved.AccessKeyID, saved.SecretAccessKey, ""))
+		var out model.RegisterContainerInstanceResponse
+		err := a.c.call(ctx, ecsTarget+"RegisterContainerInstance", a.registration(saved.ContainerInstanceArn), &out)
+		if err == nil && out.ContainerInstance != nil {
+			a.mu.Lock()
+			a.instanceArn = out.ContainerInstance.ContainerInstanceArn
+			a.mu.Unlock()
+			return nil
+		}
+		var ae *APIError
+		if !errors.As(err, &ae) || ae.Status >= 500 || ae.Code == "ThrottlingException" {
+			return err // unreachable or busy: try again later with the same identity
+		}
+		a.log.Warn("the saved instance credential was refused; joining the cluster again as a new instance", "instance", saved.ContainerInstanceArn, "err", err)
+	}
+	a.c.setCredentials(nil)
+	var out agentproto.JoinClusterResponse
+	err := a.c.call(ctx, agentproto.AdminTargetPrefix+"."+agentproto.JoinCluster,
+		agentproto.JoinClusterRequest{JoinToken: a.cfg.JoinToken, Registration: a.registration("")}, &out)
+	if err != nil {
+		return err
+	}
+	if out.ContainerInstance == nil || out.AccessKeyID == "" {
+		return errors.New("JoinCluster answered without an instance or a credential")
+	}
+	arn := out.ContainerInstance.ContainerInstanceArn
+	a.c.setCredentials(credentials.NewStaticCredentialsProvider(out.AccessKeyID, out.SecretAccessKey, ""))
+	a.mu.Lock()
+	a.instanceArn = arn
+	a.mu.Unlock()
+	return a.save(savedInstance{Cluster: a.cfg.Cluster, ContainerInstanceArn: arn,
+		AccessKeyID: out.AccessKeyID, SecretAccessKey: out.SecretAccessKey})
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,9 +25,23 @@ import (
 type client struct {
 	endpoint string
 	http     *http.Client
-	creds    aws.CredentialsProvider // nil: unsigned
 	region   string
+
+	mu    sync.RWMutex
+	creds aws.CredentialsProvider // nil: unsigned
 	signer   *v4.Signer
+}
+
+func (c *client) credentials() aws.CredentialsProvider {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.creds
+}
+
+func (c *client) setCredentials(p aws.CredentialsProvider) {
+	c.mu.Lock()
+	c.creds = p
+	c.mu.Unlock()
 }
 
 // APIError is an error answer from the control plane.
@@ -57,8 +72,8 @@ func (c *client) call(ctx context.Context, target string, in, out any) error {
 	}
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	req.Header.Set("X-Amz-Target", target)
-	if c.creds != nil {
-		cr, err := c.creds.Retrieve(ctx)
+	if creds := c.credentials(); creds != nil {
+		cr, err := creds.Retrieve(ctx)
 		if err != nil {
 			return fmt.Errorf("agent credentials: %w", err)
 		}
@@ -101,4 +116,24 @@ func (c *client) call(ctx context.Context, target string, in, out any) error {
 		return fmt.Errorf("decode %s answer: %w", target, err)
 	}
 	return nil
+}
+
+// APIClient calls the control plane's AWS JSON operations, signed with SigV4
+// for service "ecs" when it has credentials. The command-line tools use it
+// for Wharf's own operations, which the SDKs do not know.
+type APIClient struct{ c *client }
+
+// NewAPIClient returns a client for endpoint; creds nil sends unsigned
+// requests, hc nil uses a default client.
+func NewAPIClient(endpoint string, hc *http.Client, creds aws.CredentialsProvider, region string) *APIClient {
+	if hc == nil {
+		hc = &http.Client{Timeout: time.Minute}
+	}
+	return &APIClient{c: &client{endpoint: endpoint, http: hc, creds: creds, region: region, signer: v4.NewSigner()}}
+}
+
+// Call sends in to the operation target ("WharfAdmin_v1.CreateJoinToken")
+// and decodes the answer into out; an error answer is an *APIError.
+func (c *APIClient) Call(ctx context.Context, target string, in, out any) error {
+	return c.c.call(ctx, target, in, out)
 }

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"crypto/rand"
 	"fmt"
 	"os"
 )
@@ -70,4 +71,22 @@ func fromEnv(lookup func(string) (string, bool)) (StaticCredentials, error) {
 		return nil, fmt.Errorf("%s is set but %s is not", EnvAccessKeyID, EnvSecretAccessKey)
 	}
 	return StaticCredentials{id: {Secret: secret, Principal: &Principal{Kind: Root, Name: RootUser, AccessKeyID: id}}}, nil
+}
+
+// NewAccessKey returns a random access key ID and secret in AWS's shapes: a
+// 20-character upper-case ID starting "AKIA" and a 40-character secret.
+func NewAccessKey() (id, secret string) {
+	const upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	const any = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	pick := func(alphabet string, n int) string {
+		b := make([]byte, n)
+		if _, err := rand.Read(b); err != nil {
+			panic("auth: no randomness: " + err.Error())
+		}
+		for i := range b {
+			b[i] = alphabet[int(b[i])%len(alphabet)]
+		}
+		return string(b)
+	}
+	return "AKIA" + pick(upper, 16), pick(any, 40)
 }
