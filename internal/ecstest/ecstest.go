@@ -5,6 +5,7 @@ package ecstest
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -121,7 +122,7 @@ func StartWith(t testing.TB, o Options) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
-	waitHealthy(t, srv.URL())
+	waitHealthy(t, srv.URL(), o.TLSCert != "")
 	s := &Server{Server: srv, Client: NewClient(srv.URL()), DataDir: o.DataDir}
 	var stopped bool
 	s.stop = func() {
@@ -156,11 +157,17 @@ func NewClientAs(endpoint, id, secret string) *ecs.Client {
 	})
 }
 
-func waitHealthy(t testing.TB, url string) {
+func waitHealthy(t testing.TB, url string, tlsOn bool) {
 	t.Helper()
+	hc := http.DefaultClient
+	if tlsOn {
+		// Only the health check skips verification: it proves the server
+		// is up, and the test checks the certificate itself.
+		hc = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(url + "/healthz")
+		resp, err := hc.Get(url + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {

@@ -220,6 +220,12 @@ func (s *Server) newGate() *auth.Gate {
 	return g
 }
 
+// Close releases a server that was never Run: its listener and store.
+func (s *Server) Close() error {
+	s.ln.Close()
+	return s.store.Close()
+}
+
 // AuthEnabled reports whether the server verifies signatures.
 func (s *Server) AuthEnabled() bool { return s.gate.Enabled() }
 
