@@ -22,6 +22,10 @@ const (
 	statusStopped  = "STOPPED"
 )
 
+// secretsFailure begins the stopped reason of a task whose secrets could not
+// be had, as ECS words it.
+const secretsFailure = "ResourceInitializationError: unable to pull secrets or registry auth: "
+
 // defaultStartTimeout bounds how long a container waits for its dependencies
 // (ECS_CONTAINER_START_TIMEOUT's default on Linux).
 const defaultStartTimeout = 3 * time.Minute
@@ -320,6 +324,12 @@ func (r *runner) stopAll(ctx context.Context) {
 // startReady creates and starts, in definition order, each container whose
 // dependencies are met.
 func (r *runner) startReady(ctx context.Context, latest *agentproto.AgentTask) {
+	if latest.SecretsError != "" && slices.ContainsFunc(r.ctrs, func(c *ctr) bool { return c.id == "" && !c.started }) {
+		// A container still to be made needs what the server could not
+		// resolve: the task stops before any container is created.
+		r.fail(secretsFailure + latest.SecretsError)
+		return
+	}
 	for _, c := range r.ctrs {
 		if c.started || c.status == statusStopped {
 			continue
@@ -410,6 +420,9 @@ func (r *runner) startOne(ctx context.Context, c *ctr, latest *agentproto.AgentT
 		spec, err := buildSpec(&latest.Task, &latest.TaskDefinition, &c.def, r.a.InstanceArn())
 		if err != nil {
 			return fmt.Errorf("CannotCreateContainerError: %v", err)
+		}
+		if err := addSecrets(&spec, latest, &c.def); err != nil {
+			return errors.New(secretsFailure + err.Error())
 		}
 		if err := r.ensureImage(ctx, spec.Image); err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wharf-ecs/wharf/internal/agentproto"
 	"github.com/wharf-ecs/wharf/internal/model"
 	"github.com/wharf-ecs/wharf/internal/runtime"
 )
@@ -209,6 +210,24 @@ func buildSpec(task *model.Task, def *model.TaskDefinition, cd *model.ContainerD
 		})
 	}
 	return s, nil
+}
+
+// addSecrets puts a container's secrets, which the server resolved for this
+// start, into its environment after the environment and the overrides, so a
+// secret wins over a variable of the same name. The values must never reach
+// a log line or an error message.
+func addSecrets(s *runtime.ContainerSpec, t *agentproto.AgentTask, cd *model.ContainerDefinition) error {
+	for _, sec := range cd.Secrets {
+		v, ok := t.Secrets[cd.Name][sec.Name]
+		if !ok {
+			return fmt.Errorf("the control plane sent no value for secret %s of container %s", sec.Name, cd.Name)
+		}
+		if s.Env == nil {
+			s.Env = map[string]string{}
+		}
+		s.Env[sec.Name] = v
+	}
+	return nil
 }
 
 func stopTimeout(cd *model.ContainerDefinition) time.Duration {

@@ -33,6 +33,17 @@ type PollTasksResponse struct {
 type AgentTask struct {
 	Task           model.Task           `json:"task"`
 	TaskDefinition model.TaskDefinition `json:"taskDefinition"`
+	// Secrets holds the values of the containers' secrets (the task
+	// definition's containerDefinitions[].secrets), resolved by the server
+	// while the task has yet to start: container name → environment
+	// variable → value. They are sent only to the task's own agent, never
+	// stored with the task, and must never be logged.
+	Secrets map[string]map[string]string `json:"secrets,omitempty"`
+	// SecretsError says why a secret could not be resolved (a missing
+	// parameter, a reference Wharf cannot serve). The agent then stops the
+	// task without creating its containers, as ECS does with
+	// ResourceInitializationError.
+	SecretsError string `json:"secretsError,omitempty"`
 }
 
 // SubmitTaskStateChangeInput is ECS's SubmitTaskStateChange request plus the

@@ -119,7 +119,11 @@ func (a *API) PollTasks(ctx context.Context, in *agentproto.PollTasksRequest) (*
 			td = &rec.TaskDefinition
 			defs[t.TaskDefinitionArn] = td
 		}
-		out.Tasks = append(out.Tasks, agentproto.AgentTask{Task: t.Task, TaskDefinition: *td})
+		at := agentproto.AgentTask{Task: t.Task, TaskDefinition: *td}
+		if err := a.resolveSecrets(ctx, &t.Task, &at); err != nil {
+			return nil, err
+		}
+		out.Tasks = append(out.Tasks, at)
 	}
 	return out, nil
 }

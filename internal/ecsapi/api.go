@@ -28,6 +28,9 @@ type Config struct {
 	// Keyring derives agent credentials; without it agents cannot join
 	// with a token.
 	Keyring *keyring.Keyring
+	// Secrets resolves task definition secrets for the agents; nil fails
+	// the tasks that have secrets with a message saying so.
+	Secrets SecretResolver
 }
 
 // API serves the ECS operations.
@@ -48,6 +51,7 @@ type API struct {
 	stopping chan struct{}
 	stopOnce sync.Once
 	keyring  *keyring.Keyring
+	secrets  SecretResolver
 }
 
 // New returns the ECS API with every implemented operation registered.
@@ -58,6 +62,7 @@ func New(cfg Config) *API {
 		log:     cfg.Log,
 		now:     cfg.Now,
 		keyring: cfg.Keyring,
+		secrets: cfg.Secrets,
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
