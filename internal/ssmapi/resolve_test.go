@@ -46,3 +46,27 @@ func TestResolve(t *testing.T) {
 		}
 	}
 }
+
+func TestResources(t *testing.T) {
+	e := start(t)
+	const p = "arn:aws:ssm:us-east-1:123456789012:parameter/"
+	for _, c := range []struct {
+		op, body string
+		want     []string
+	}{
+		{"PutParameter", `{"Name":"/app/db","Value":"v"}`, []string{p + "app/db"}},
+		{"GetParameter", `{"Name":"plain:3"}`, []string{p + "plain"}},
+		{"GetParameter", `{"Name":"arn:aws:ssm:us-east-1:123456789012:parameter/app/db:2"}`, []string{p + "app/db"}},
+		{"GetParameters", `{"Names":["/a","b"]}`, []string{p + "a", p + "b"}},
+		{"DeleteParameters", `{"Names":["/a/b"]}`, []string{p + "a/b"}},
+		{"GetParametersByPath", `{"Path":"/app/"}`, []string{p + "app"}},
+		{"GetParametersByPath", `{"Path":"/"}`, []string{p}},
+		{"DescribeParameters", `{}`, nil},
+		{"GetParameter", `not json`, nil},
+	} {
+		got, err := e.api.Resources(c.op, []byte(c.body))
+		if err != nil || strings.Join(got, " ") != strings.Join(c.want, " ") {
+			t.Errorf("Resources(%s, %s) = %q, %v; want %q", c.op, c.body, got, err, c.want)
+		}
+	}
+}
