@@ -52,7 +52,9 @@ func cpuArchitecture() string {
 // honoured in a reduced form on a machine without AWS, and say so here:
 // awslogs output stays in the container's local json-file log until Wharf
 // ships logs itself; a task role is accepted but no role credentials are
-// served; ECR images run when present locally.
+// served; ECR images run when present locally. Secrets come from Wharf's
+// own SSM Parameter Store; there is no Secrets Manager, so the asm
+// capability is not advertised.
 func Capabilities() []string {
 	caps := []string{
 		"com.amazonaws.ecs.capability.privileged-container",
@@ -71,6 +73,7 @@ func Capabilities() []string {
 		"ecs.capability.execution-role-ecr-pull",
 		"ecs.capability.container-health-check",
 		"ecs.capability.container-ordering",
+		"ecs.capability.secrets.ssm.environment-variables",
 		"ecs.capability.docker-plugin.local",
 	}
 	for v := 17; v <= 41; v++ {
