@@ -24,6 +24,7 @@ import (
 	"github.com/wharf-ecs/wharf/internal/ecsapi"
 	"github.com/wharf-ecs/wharf/internal/keyring"
 	"github.com/wharf-ecs/wharf/internal/model"
+	"github.com/wharf-ecs/wharf/internal/ssmapi"
 	"github.com/wharf-ecs/wharf/internal/store"
 	"github.com/wharf-ecs/wharf/internal/store/bolt"
 )
@@ -71,6 +72,7 @@ type Server struct {
 	log   *slog.Logger
 	store store.Store
 	api   *ecsapi.API
+	ssm   *ssmapi.API
 	ln    net.Listener
 	http  *http.Server
 	gate  *auth.Gate
@@ -136,17 +138,26 @@ func New(cfg Config) (*Server, error) {
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	s := &Server{cfg: cfg, log: cfg.Log, store: st, ln: ln}
+	s.ssm = ssmapi.New(ssmapi.Config{
+		Store:     st,
+		Region:    cfg.Region,
+		AccountID: cfg.AccountID,
+		Keyring:   kr,
+		Log:       cfg.Log.With("subsystem", "ssm"),
+	})
 	s.api = ecsapi.New(ecsapi.Config{
 		Store:     st,
 		Region:    cfg.Region,
 		AccountID: cfg.AccountID,
 		Log:       cfg.Log.With("subsystem", "ecs"),
 		Keyring:   kr,
+		Secrets:   s.ssm,
 	})
 	mux := awsproto.NewMux(cfg.Log.With("subsystem", "api"))
 	mux.Add(s.api.Service())
 	mux.Add(s.api.AgentService())
 	mux.Add(s.api.AdminService())
+	mux.Add(s.ssm.Service())
 	s.gate = s.newGate()
 	mux.Before = s.gate.Before
 	mux.After = newAuditor(cfg.AuditLog, cfg.Log.With("subsystem", "audit")).record
@@ -210,6 +221,13 @@ func (s *Server) newGate() *auth.Gate {
 		ActionPrefix: "wharf",
 		Agent:        s.api.AuthorizeAgent,
 		Unlimited:    map[string]bool{agentproto.PollTasks: true},
+	})
+	// The parameter store: users by policy on parameter ARNs; agent
+	// credentials never (their tasks' secrets come with PollTasks).
+	g.Register(ssmapi.TargetPrefix, auth.Rules{
+		SigningName:  "ssm",
+		ActionPrefix: "ssm",
+		Resources:    s.ssm.Resources,
 	})
 	g.Register(agentproto.AdminTargetPrefix, auth.Rules{
 		SigningName:  "ecs",
