@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -146,6 +147,13 @@ func TestSecretsFromParameterStore(t *testing.T) {
 			t.Fatalf("PutParameter %s: %v", aws.ToString(p.Name), err)
 		}
 	}
+	// The parameter store sits behind the same gate as ECS: a wrong key reads nothing.
+	intruder := ssm.New(ssm.Options{Region: "us-east-1", BaseEndpoint: aws.String(sc.url), RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider(ecstest.TestAccessKeyID, "not-the-secret", "")})
+	if _, err := intruder.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("e2e-token")}); err == nil {
+		t.Fatal("GetParameter signed with a wrong secret key succeeded")
+	}
+
 	web := testapp("web", env("GREETING", "hello"), env("DB_PASSWORD", "from-environment"))
 	web.Secrets = []types.Secret{
 		{Name: aws.String("DB_PASSWORD"), ValueFrom: aws.String("arn:aws:ssm:us-east-1:123456789012:parameter/e2e/db-password")},
