@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -104,16 +105,37 @@ func (p *proc) output() string {
 	return p.out.String()
 }
 
-func start(t testing.TB, args ...string) *proc {
-	t.Helper()
-	p := &proc{out: &bytes.Buffer{}}
-	p.cmd = exec.Command(wharfBinary(t), args...)
-	// Servers verify signatures with the test root key, and agents and
-	// clients sign with it.
-	p.cmd.Env = append(os.Environ(),
+// testEnv is the environment of wharf processes: servers verify signatures
+// with the test root key, and agents and clients sign with it.
+func testEnv() []string {
+	return append(os.Environ(),
 		"WHARF_ACCESS_KEY_ID="+ecstest.TestAccessKeyID, "WHARF_SECRET_ACCESS_KEY="+ecstest.TestSecretAccessKey,
 		"AWS_ACCESS_KEY_ID="+ecstest.TestAccessKeyID, "AWS_SECRET_ACCESS_KEY="+ecstest.TestSecretAccessKey,
 		"AWS_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+}
+
+// bareEnv is the environment without any key, for a process that must
+// find or make its own.
+func bareEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "WHARF_") && !strings.HasPrefix(kv, "AWS_") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+}
+
+func start(t testing.TB, args ...string) *proc {
+	t.Helper()
+	return startEnv(t, testEnv(), args...)
+}
+
+func startEnv(t testing.TB, env []string, args ...string) *proc {
+	t.Helper()
+	p := &proc{out: &bytes.Buffer{}}
+	p.cmd = exec.Command(wharfBinary(t), args...)
+	p.cmd.Env = env
 	p.cmd.Stdout = lockedWriter{p}
 	p.cmd.Stderr = lockedWriter{p}
 	if err := p.cmd.Start(); err != nil {

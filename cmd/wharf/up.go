@@ -109,14 +109,25 @@ func runUp(ctx context.Context, log *slog.Logger, o upOptions, out io.Writer) er
 	if err != nil {
 		return err
 	}
+	// The server and the agent get their own contexts so that on Ctrl-C the
+	// agent stops first and the server still takes its last reports.
+	srvCtx, stopServer := context.WithCancel(context.Background())
+	defer stopServer()
+	srvDone := make(chan error, 1)
+	go func() { srvDone <- srv.Run(srvCtx) }()
+	stopEarly := func(err error) error {
+		stopServer()
+		<-srvDone
+		return err
+	}
 	// The embedded agent joins as any agent does, with a join token, and
 	// keeps the credential it is issued in its data directory.
 	if _, err := srv.API().CreateCluster(ctx, &model.CreateClusterRequest{ClusterName: "default"}); err != nil {
-		return fmt.Errorf("create the default cluster: %w", err)
+		return stopEarly(fmt.Errorf("create the default cluster: %w", err))
 	}
 	tok, err := srv.API().CreateJoinToken(ctx, &agentproto.CreateJoinTokenRequest{Cluster: "default", ExpiresInSeconds: 600, Description: "wharf up"})
 	if err != nil {
-		return fmt.Errorf("create a join token for the local agent: %w", err)
+		return stopEarly(fmt.Errorf("create a join token for the local agent: %w", err))
 	}
 	_, portStr, _ := net.SplitHostPort(srv.Addr())
 	port, _ := strconv.Atoi(portStr)
@@ -130,14 +141,8 @@ func runUp(ctx context.Context, log *slog.Logger, o upOptions, out io.Writer) er
 		Log:           log.With("role", "agent"),
 	})
 	if err != nil {
-		return err
+		return stopEarly(err)
 	}
-	// The server and the agent get their own contexts so that on Ctrl-C the
-	// agent stops first and the server still takes its last reports.
-	srvCtx, stopServer := context.WithCancel(context.Background())
-	defer stopServer()
-	srvDone := make(chan error, 1)
-	go func() { srvDone <- srv.Run(srvCtx) }()
 	agentCtx, stopAgent := context.WithCancel(context.Background())
 	defer stopAgent()
 	agentDone := make(chan error, 1)
