@@ -122,52 +122,54 @@ func (g *Gate) Before(r *http.Request, op awsproto.Op, body []byte) (context.Con
 		p = id.Principal
 	}
 	ctx = WithPrincipal(ctx, p)
+	if op.Service != nil && !known {
+		// A service on the Mux that the gate has no rules for: fail closed
+		// rather than let every signed caller (agents too) use it.
+		return ctx, &awsproto.Error{Code: CodeAccessDenied, Message: "No access rules are configured for " + op.Service.TargetPrefix + "; the server refuses its operations.", Status: http.StatusBadRequest}
+	}
 	if !known || !op.Service.Implemented(op.Name) {
 		return ctx, nil // the Mux answers that the operation is unknown
 	}
+	// Refusals return ctx too, so the audit line names who was refused.
 	if g.limiter != nil && !rules.Unlimited[op.Name] {
 		key := p.AccessKeyID
 		if key == "" {
 			key = "ip:" + clientIP(r)
 		}
 		if err := g.limiter.Allow(key, op.Service.TargetPrefix, op.Name); err != nil {
-			return nil, err
+			return ctx, err
 		}
 	}
+	return ctx, g.authorize(ctx, p, rules, op.Name, body)
+}
+
+func (g *Gate) authorize(ctx context.Context, p *Principal, rules Rules, op string, body []byte) error {
+	action := rules.ActionPrefix + ":" + op
 	switch p.Kind {
-	case Root:
-		return ctx, nil
-	case Anonymous:
-		// Authentication off, or a public operation that checks its own
-		// proof.
-		return ctx, nil
+	case Root, Anonymous:
+		// Root may do anything; Anonymous is authentication off, or a
+		// public operation that checks its own proof.
+		return nil
 	case Agent:
 		if rules.Agent == nil {
-			return nil, agentDenied(p, rules.ActionPrefix+":"+op.Name)
+			return agentDenied(p, action)
 		}
-		if err := rules.Agent(ctx, p, op.Name, body); err != nil {
-			return nil, err
-		}
-		return ctx, nil
+		return rules.Agent(ctx, p, op, body)
 	}
-	action := rules.ActionPrefix + ":" + op.Name
 	if p.Policy == nil {
-		return nil, AccessDenied("User " + p.Name + " is not authorized to perform: " + action + " because no identity-based policy allows the " + action + " action")
+		return AccessDenied("User " + p.Name + " is not authorized to perform: " + action + " because no identity-based policy allows the " + action + " action")
 	}
 	resources := []string{"*"}
 	if rules.Resources != nil {
-		rs, err := rules.Resources(op.Name, body)
+		rs, err := rules.Resources(op, body)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if len(rs) > 0 {
 			resources = rs
 		}
 	}
-	if err := p.Policy.Authorize(p.Name, action, resources); err != nil {
-		return nil, err
-	}
-	return ctx, nil
+	return p.Policy.Authorize(p.Name, action, resources)
 }
 
 // agentDenied refuses an agent credential an operation agents never make.

@@ -214,16 +214,16 @@ func (s *Server) newGate() *auth.Gate {
 	g.Register(model.TargetPrefix, auth.Rules{
 		SigningName:  "ecs",
 		ActionPrefix: "ecs",
+		Resources:    s.api.Resources,
 		Agent:        s.api.AuthorizeAgent,
 	})
 	g.Register(agentproto.TargetPrefix, auth.Rules{
 		SigningName:  "ecs",
 		ActionPrefix: "wharf",
+		Resources:    s.api.Resources,
 		Agent:        s.api.AuthorizeAgent,
 		Unlimited:    map[string]bool{agentproto.PollTasks: true},
 	})
-	// The parameter store: users by policy on parameter ARNs; agent
-	// credentials never (their tasks' secrets come with PollTasks).
 	g.Register(ssmapi.TargetPrefix, auth.Rules{
 		SigningName:  "ssm",
 		ActionPrefix: "ssm",
