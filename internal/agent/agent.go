@@ -54,10 +54,10 @@ type Config struct {
 	// JoinToken registers the instance when it has no credential of its own
 	// yet: the server answers with one bound to this instance, kept in
 	// DataDir and used for everything after.
-	JoinToken string
-	Region      string
-	HTTPClient  *http.Client
-	Log         *slog.Logger
+	JoinToken  string
+	Region     string
+	HTTPClient *http.Client
+	Log        *slog.Logger
 
 	PollWait           time.Duration // long-poll wait; default 20s
 	ResyncInterval     time.Duration // how often each task re-reads the runtime; default 5s

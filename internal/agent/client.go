@@ -27,9 +27,9 @@ type client struct {
 	http     *http.Client
 	region   string
 
-	mu    sync.RWMutex
-	creds aws.CredentialsProvider // nil: unsigned
-	signer   *v4.Signer
+	mu     sync.RWMutex
+	creds  aws.CredentialsProvider // nil: unsigned
+	signer *v4.Signer
 }
 
 func (c *client) credentials() aws.CredentialsProvider {
