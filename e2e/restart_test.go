@@ -102,7 +102,9 @@ func TestServerKill9KeepsAcknowledgedWrites(t *testing.T) {
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	url := "http://" + addr
 	dir := t.TempDir()
-	srv := start(t, "server", "--listen", addr, "--data-dir", dir)
+	// A burst of registrations: ECS's own limits (1 per second after 20)
+	// would throttle it, and durability, not throttling, is under test.
+	srv := start(t, "server", "--listen", addr, "--data-dir", dir, "--rate-limit-scale", "0")
 	waitHealthy(t, url, srv)
 	c := client(url)
 	ctx := context.Background()
@@ -115,7 +117,7 @@ func TestServerKill9KeepsAcknowledgedWrites(t *testing.T) {
 	}
 	srv.kill9(t)
 
-	srv2 := start(t, "server", "--listen", addr, "--data-dir", dir)
+	srv2 := start(t, "server", "--listen", addr, "--data-dir", dir, "--rate-limit-scale", "0")
 	waitHealthy(t, url, srv2)
 	td, err := c.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String("durable")})
 	if err != nil {
