@@ -37,6 +37,9 @@ func (f *adminFlags) client(ctx context.Context) (*agent.APIClient, error) {
 	if err != nil {
 		return nil, err
 	}
+	if creds == nil {
+		return nil, fmt.Errorf("no AWS credentials to sign with: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or give --profile (wharf up prints the lines that make a 'wharf' profile)")
+	}
 	return agent.NewAPIClient(f.endpoint, hc, creds, f.region), nil
 }
 
