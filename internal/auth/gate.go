@@ -95,17 +95,27 @@ func (g *Gate) verifier(names []string) *Verifier {
 // Before is the Mux hook: it returns ctx carrying the caller's Principal, or
 // the error to answer with.
 func (g *Gate) Before(r *http.Request, op awsproto.Op, body []byte) (context.Context, error) {
-	ctx := r.Context()
-	var rules Rules
-	known := op.Service != nil
-	if known {
-		rules, known = g.rules[op.Service.TargetPrefix]
+	if op.Service == nil {
+		return g.Check(r, "", op.Name, false, body)
 	}
+	return g.Check(r, op.Service.TargetPrefix, op.Name, op.Service.Implemented(op.Name), body)
+}
+
+// Check authenticates, rate-limits and authorizes a request for operation op
+// of the service registered under prefix ("" when the request names no known
+// service). It serves protocols other than AWS JSON too (the Query protocol),
+// whose handlers call it with their own service prefix. implemented says
+// whether the service has op; when it has not, only authentication runs and
+// the caller answers that the operation is unknown. The returned ctx carries
+// the Principal, also along with a refusal.
+func (g *Gate) Check(r *http.Request, prefix, op string, implemented bool, body []byte) (context.Context, error) {
+	ctx := r.Context()
+	rules, known := g.rules[prefix]
 	var p *Principal
 	switch {
 	case g.creds == nil:
 		p = &Principal{Kind: Anonymous, Name: "anonymous"}
-	case known && rules.Public[op.Name]:
+	case known && rules.Public[op]:
 		p = &Principal{Kind: Anonymous, Name: "anonymous"}
 	default:
 		v := g.anyName
@@ -122,25 +132,25 @@ func (g *Gate) Before(r *http.Request, op awsproto.Op, body []byte) (context.Con
 		p = id.Principal
 	}
 	ctx = WithPrincipal(ctx, p)
-	if op.Service != nil && !known {
-		// A service on the Mux that the gate has no rules for: fail closed
+	if prefix != "" && !known {
+		// A service served that the gate has no rules for: fail closed
 		// rather than let every signed caller (agents too) use it.
-		return ctx, &awsproto.Error{Code: CodeAccessDenied, Message: "No access rules are configured for " + op.Service.TargetPrefix + "; the server refuses its operations.", Status: http.StatusBadRequest}
+		return ctx, &awsproto.Error{Code: CodeAccessDenied, Message: "No access rules are configured for " + prefix + "; the server refuses its operations.", Status: http.StatusBadRequest}
 	}
-	if !known || !op.Service.Implemented(op.Name) {
-		return ctx, nil // the Mux answers that the operation is unknown
+	if !known || !implemented {
+		return ctx, nil // the caller answers that the operation is unknown
 	}
 	// Refusals return ctx too, so the audit line names who was refused.
-	if g.limiter != nil && !rules.Unlimited[op.Name] {
+	if g.limiter != nil && !rules.Unlimited[op] {
 		key := p.AccessKeyID
 		if key == "" {
 			key = "ip:" + clientIP(r)
 		}
-		if err := g.limiter.Allow(key, op.Service.TargetPrefix, op.Name); err != nil {
+		if err := g.limiter.Allow(key, prefix, op); err != nil {
 			return ctx, err
 		}
 	}
-	return ctx, g.authorize(ctx, p, rules, op.Name, body)
+	return ctx, g.authorize(ctx, p, rules, op, body)
 }
 
 func (g *Gate) authorize(ctx context.Context, p *Principal, rules Rules, op string, body []byte) error {

@@ -76,6 +76,11 @@ type Server struct {
 	ln    net.Listener
 	http  *http.Server
 	gate  *auth.Gate
+	audit *auditor
+	// Set by extensions.
+	query      []http.Handler
+	background []func(context.Context)
+	onShutdown []func()
 }
 
 // New opens the store under cfg.DataDir and binds the listener, so that the
@@ -160,9 +165,17 @@ func New(cfg Config) (*Server, error) {
 	mux.Add(s.ssm.Service())
 	s.gate = s.newGate()
 	mux.Before = s.gate.Before
-	mux.After = newAuditor(cfg.AuditLog, cfg.Log.With("subsystem", "audit")).record
+	s.audit = newAuditor(cfg.AuditLog, cfg.Log.With("subsystem", "audit"))
+	mux.After = s.audit.record
+	routes := s.routes(mux)
+	x := &Setup{Server: s, Config: &s.cfg, Store: st, Keyring: kr, Mux: mux, Gate: s.gate, HTTP: routes}
+	for _, e := range extensions {
+		if err := e.setup(x); err != nil {
+			return fail(fmt.Errorf("set up %s: %w", e.name, err))
+		}
+	}
 	s.http = &http.Server{
-		Handler:           s.routes(mux),
+		Handler:           routes,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn),
 		TLSConfig:         tlsConfig,
@@ -182,7 +195,7 @@ func validAccountID(id string) error {
 	return nil
 }
 
-func (s *Server) routes(api http.Handler) http.Handler {
+func (s *Server) routes(api http.Handler) *http.ServeMux {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if _, err := s.store.Revision(r.Context()); err != nil {
@@ -191,7 +204,17 @@ func (s *Server) routes(api http.Handler) http.Handler {
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	m.Handle("/", api)
+	m.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && !awsproto.Matches(r) {
+			for _, h := range s.query {
+				if q, ok := h.(QueryHandler); !ok || q.Serves(r) {
+					h.ServeHTTP(w, r)
+					return
+				}
+			}
+		}
+		api.ServeHTTP(w, r)
+	}))
 	return m
 }
 
@@ -291,6 +314,9 @@ func (s *Server) Run(ctx context.Context) error {
 		Services: s.cfg.StoppedTaskRetention,
 		Log:      s.log.With("controller", "retention"),
 	}).Run(bg)
+	for _, fn := range s.background {
+		go fn(bg)
+	}
 	errc := make(chan error, 1)
 	go func() {
 		if s.cfg.TLSCert != "" {
@@ -310,6 +336,9 @@ func (s *Server) Run(ctx context.Context) error {
 	case <-ctx.Done():
 		s.log.Info("shutting down")
 		s.api.Shutdown()
+		for _, fn := range s.onShutdown {
+			fn()
+		}
 		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		err = s.http.Shutdown(sctx)
 		cancel()
