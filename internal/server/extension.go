@@ -41,6 +41,12 @@ func (x *Setup) Audit(ctx context.Context, op awsproto.Op, err error, took time.
 // Gate.Check itself.
 func (x *Setup) Query(h http.Handler) { x.Server.query = append(x.Server.query, h) }
 
+// OnCall has fn told of every answered AWS JSON call, after the audit line
+// (metrics).
+func (x *Setup) OnCall(fn func(ctx context.Context, op awsproto.Op, err error, took time.Duration)) {
+	x.Server.onCall = append(x.Server.onCall, fn)
+}
+
 // Background runs fn for as long as the server runs.
 func (x *Setup) Background(fn func(ctx context.Context)) {
 	x.Server.background = append(x.Server.background, fn)

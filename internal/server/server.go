@@ -81,6 +81,7 @@ type Server struct {
 	query      []http.Handler
 	background []func(context.Context)
 	onShutdown []func()
+	onCall     []func(context.Context, awsproto.Op, error, time.Duration)
 }
 
 // New opens the store under cfg.DataDir and binds the listener, so that the
@@ -166,7 +167,12 @@ func New(cfg Config) (*Server, error) {
 	s.gate = s.newGate()
 	mux.Before = s.gate.Before
 	s.audit = newAuditor(cfg.AuditLog, cfg.Log.With("subsystem", "audit"))
-	mux.After = s.audit.record
+	mux.After = func(ctx context.Context, op awsproto.Op, err error, took time.Duration) {
+		s.audit.record(ctx, op, err, took)
+		for _, fn := range s.onCall {
+			fn(ctx, op, err, took)
+		}
+	}
 	routes := s.routes(mux)
 	x := &Setup{Server: s, Config: &s.cfg, Store: st, Keyring: kr, Mux: mux, Gate: s.gate, HTTP: routes}
 	for _, e := range extensions {
