@@ -48,3 +48,23 @@ func TestParseUsersRefusesBadFiles(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseUsers: the credentials file parser never panics, and what it
+// accepts has a secret and a policy set for every key.
+func FuzzParseUsers(f *testing.F) {
+	f.Add([]byte(`{"users": [{"name": "a", "accessKeys": [{"accessKeyId": "AKIAALICE0000001", "secretAccessKey": "alice-secret-0001"}], "policies": [{"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}]}]}`))
+	f.Add([]byte(`{"users": []}`))
+	f.Add([]byte(`{"users": [{"name": "a", "accessKeys": [], "policies": [null]}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		creds, err := ParseUsers(b)
+		if err != nil {
+			return
+		}
+		for id, k := range creds {
+			if k.Secret == "" || k.Principal == nil || k.Principal.Kind != User || k.Principal.AccessKeyID != id {
+				t.Fatalf("accepted key %q with %+v", id, k)
+			}
+			_ = k.Principal.Policy.Authorize(k.Principal.Name, "ecs:ListClusters", []string{"*"})
+		}
+	})
+}
