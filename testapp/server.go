@@ -26,7 +26,7 @@ func newApp(cfg config) *app {
 }
 
 // routes accepts any method on the control endpoints (/fail, /recover,
-// /exit/) so that busybox wget, which can only GET, can drive them too.
+// /exit/, /burn) so that busybox wget, which can only GET, can drive them too.
 func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/{$}", a.index)
@@ -35,6 +35,7 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("/recover", a.setHealth(false))
 	mux.HandleFunc("/env/{name}", a.env)
 	mux.HandleFunc("/exit/{code}", a.exit)
+	mux.HandleFunc("/burn", a.burnFor)
 	return mux
 }
 
