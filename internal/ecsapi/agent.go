@@ -20,8 +20,9 @@ func (a *API) registerAgent(s *awsproto.Service) {}
 
 // AgentService returns the dispatcher of Wharf's agent operations.
 func (a *API) AgentService() *awsproto.Service {
-	s := awsproto.NewService(agentproto.TargetPrefix, map[string]bool{agentproto.PollTasks: true})
+	s := awsproto.NewService(agentproto.TargetPrefix, map[string]bool{agentproto.PollTasks: true, agentproto.SubmitTaskStats: true})
 	awsproto.Handle(s, agentproto.PollTasks, a.PollTasks)
+	awsproto.Handle(s, agentproto.SubmitTaskStats, a.SubmitTaskStats)
 	return s
 }
 

@@ -43,6 +43,7 @@ type API struct {
 	index     *taskIndex
 	instances *instanceCache
 	placers   placers
+	obs       observers // metrics: agents' usage samples, placement counts
 	// runCtx is Run's context: background work such as the placement
 	// workers lives as long as it.
 	runCtx atomic.Pointer[context.Context]

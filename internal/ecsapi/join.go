@@ -250,11 +250,12 @@ type agentRequest struct {
 
 // AuthorizeAgent is the gate's rule for agent credentials on the ECS and
 // agent services: an agent may register (again) its own instance, poll for
-// its tasks and report their state, in its own cluster. Reports are checked
-// against the task's instance when they are applied.
+// its tasks, report their state and send their usage samples, in its own
+// cluster. Reports and samples are checked against the task's instance when
+// they are applied.
 func (a *API) AuthorizeAgent(ctx context.Context, p *auth.Principal, op string, body []byte) error {
 	switch op {
-	case "RegisterContainerInstance", agentproto.PollTasks:
+	case "RegisterContainerInstance", agentproto.PollTasks, agentproto.SubmitTaskStats:
 	case "SubmitTaskStateChange", "SubmitContainerStateChange", "SubmitAttachmentStateChanges":
 	case "DiscoverPollEndpoint":
 		return nil
@@ -273,10 +274,10 @@ func (a *API) AuthorizeAgent(ctx context.Context, p *auth.Principal, op string, 
 		return auth.AgentDenied(p, "act in cluster "+cluster)
 	}
 	switch op {
-	case "RegisterContainerInstance", agentproto.PollTasks:
+	case "RegisterContainerInstance", agentproto.PollTasks, agentproto.SubmitTaskStats:
 		if in.ContainerInstanceArn == "" {
-			if op == agentproto.PollTasks {
-				return auth.AgentDenied(p, "poll without naming its instance")
+			if op != "RegisterContainerInstance" {
+				return auth.AgentDenied(p, "call "+op+" without naming its instance")
 			}
 			return auth.AgentDenied(p, "register a new container instance (use a join token)")
 		}

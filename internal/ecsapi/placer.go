@@ -192,6 +192,7 @@ func (p *placer) runBatch(ctx context.Context, batch []*placeJob) {
 			answer(j, nil, invalidParam("%v", err))
 			continue
 		}
+		p.a.obs.planned(plan)
 		out := &model.RunTaskResponse{Tasks: []model.Task{}, Failures: rejectionsToFailures(plan.Rejections)}
 		if plan.Placed() == 0 {
 			// Nothing placed, nothing written: not even the clientToken, so
@@ -245,6 +246,7 @@ func (p *placer) runBatch(ctx context.Context, batch []*placeJob) {
 		txn.Ops = append(txn.Ops, state.Put(state.InstanceKey(p.cluster, id), inst))
 	}
 	rev, err := p.a.st.Commit(ctx, txn)
+	p.a.obs.committed(txn, err)
 	if err != nil {
 		// The snapshot carries placements that did not happen: rebuild it,
 		// after the caches have seen whatever beat us.
