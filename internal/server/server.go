@@ -77,6 +77,9 @@ type Server struct {
 	http  *http.Server
 	gate  *auth.Gate
 	audit *auditor
+	// services is the service controller (one per server until leader
+	// election arrives); made in New so extensions can observe it.
+	services *servicectl.Controller
 	// Set by extensions.
 	query      []http.Handler
 	background []func(context.Context)
@@ -158,6 +161,12 @@ func New(cfg Config) (*Server, error) {
 		Log:       cfg.Log.With("subsystem", "ecs"),
 		Keyring:   kr,
 		Secrets:   s.ssm,
+	})
+	s.services = servicectl.New(servicectl.Config{
+		Store:    st,
+		Launcher: s.api,
+		Tuning:   cfg.ServiceTuning,
+		Log:      cfg.Log.With("controller", "service"),
 	})
 	mux := awsproto.NewMux(cfg.Log.With("subsystem", "api"))
 	mux.Add(s.api.Service())
@@ -293,6 +302,9 @@ func (s *Server) Store() store.Store { return s.store }
 // API is the ECS API the server serves.
 func (s *Server) API() *ecsapi.API { return s.api }
 
+// ServiceController is the server's service controller.
+func (s *Server) ServiceController() *servicectl.Controller { return s.services }
+
 // Run serves until ctx ends, then shuts down gracefully: it stops accepting,
 // lets requests in flight finish (each commit is durable when acknowledged),
 // and closes the store.
@@ -308,12 +320,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}).Run(bg)
 	// One service controller per server: leader election, for replicated
 	// servers, arrives with the etcd store.
-	go servicectl.New(servicectl.Config{
-		Store:    s.store,
-		Launcher: s.api,
-		Tuning:   s.cfg.ServiceTuning,
-		Log:      s.log.With("controller", "service"),
-	}).Run(bg)
+	go s.services.Run(bg)
 	go retention.New(retention.Config{
 		Store:    s.store,
 		Tasks:    s.cfg.StoppedTaskRetention,
