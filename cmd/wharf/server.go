@@ -66,6 +66,7 @@ on a loopback address (or with --insecure-no-auth).`,
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
 	f.Float64Var(&cfg.RateLimitScale, "rate-limit-scale", 1, "per-access-key rate limits as a multiple of ECS's throttling buckets; 0 turns them off")
 	f.StringVar(&auditLog, "audit-log", "", "append one JSON line per mutating call to this file (default: into the server log)")
+	f.StringArrayVar(&cfg.EventWebhooks, "events-webhook", nil, "POST every ECS event (EventBridge JSON) to this URL; repeat for several (see docs/observability.md)")
 	return cmd
 }
 

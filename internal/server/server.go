@@ -64,6 +64,9 @@ type Config struct {
 	// AuditLog receives one JSON line per mutating call; nil writes the
 	// audit lines to Log.
 	AuditLog io.Writer
+	// EventWebhooks are URLs that every ECS event (EventBridge shape) is
+	// POSTed to, as /events streams them (--events-webhook, repeatable).
+	EventWebhooks []string
 }
 
 // Server is a running control plane.
