@@ -62,6 +62,10 @@ type Config struct {
 	PollWait           time.Duration // long-poll wait; default 20s
 	ResyncInterval     time.Duration // how often each task re-reads the runtime; default 5s
 	ContainerRetention time.Duration // how long stopped containers are kept; default 1h
+	// StatsInterval is how often the containers' CPU and memory are sampled
+	// (default 10s; negative: never); StatsReportInterval how often the
+	// samples are sent (default 20s). See stats.go.
+	StatsInterval, StatsReportInterval time.Duration
 }
 
 // Agent is a running container agent.
@@ -150,6 +154,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("container instance registered", "cluster", a.cfg.Cluster, "instance", a.InstanceArn(),
 		"cpu", a.cfg.CPU, "memory_mib", a.cfg.MemoryMiB)
 	go a.watchRuntime(ctx)
+	go a.runStats(ctx)
 	return a.pollLoop(ctx)
 }
 
