@@ -67,6 +67,9 @@ type Config struct {
 	// EventWebhooks are URLs that every ECS event (EventBridge shape) is
 	// POSTed to, as /events streams them (--events-webhook, repeatable).
 	EventWebhooks []string
+	// DNSListen is the UDP and TCP address of the DNS server answering for
+	// Cloud Map's private DNS namespaces; empty serves no DNS.
+	DNSListen string
 }
 
 // Server is a running control plane.
