@@ -45,7 +45,7 @@ func (a *API) CreateService(ctx context.Context, in *model.CreateServiceRequest)
 	for _, check := range []func() error{
 		func() error { return validateServiceClientToken(in.ClientToken) },
 		func() error { return validateDeploymentController(in.DeploymentController) },
-		serviceExtras{in.LoadBalancers, in.ServiceRegistries, in.ServiceConnectConfiguration,
+		serviceExtras{in.LoadBalancers, in.ServiceConnectConfiguration,
 			in.VolumeConfigurations, in.VpcLatticeConfigurations, in.PlatformVersion, in.Role}.validate,
 		func() error { return validateSchedulingStrategy(in.SchedulingStrategy) },
 		func() error { return validateDesiredCount(strategy, in.DesiredCount, true) },
@@ -70,6 +70,9 @@ func (a *API) CreateService(ctx context.Context, in *model.CreateServiceRequest)
 	}
 	td, err := a.serviceTaskDefinition(ctx, in.TaskDefinition, lt, in.NetworkConfiguration, len(in.PlacementConstraints))
 	if err != nil {
+		return nil, err
+	}
+	if err := a.checkServiceRegistries(ctx, in.ServiceRegistries, td); err != nil {
 		return nil, err
 	}
 	cluster := c.ClusterName
@@ -170,6 +173,7 @@ func (a *API) newService(c *state.Cluster, in *model.CreateServiceRequest, strat
 			EnableECSManagedTags:          model.Ptr(model.Val(in.EnableECSManagedTags)),
 			EnableExecuteCommand:          model.Ptr(model.Val(in.EnableExecuteCommand)),
 			AvailabilityZoneRebalancing:   in.AvailabilityZoneRebalancing,
+			ServiceRegistries:             in.ServiceRegistries,
 			CreatedAt:                     now,
 			Events:                        []model.ServiceEvent{},
 		},
@@ -234,7 +238,7 @@ func (a *API) updateService(ctx context.Context, cluster, name string, fn func(s
 func (a *API) UpdateService(ctx context.Context, in *model.UpdateServiceRequest) (*model.UpdateServiceResponse, error) {
 	for _, check := range []func() error{
 		func() error { return validateDeploymentController(in.DeploymentController) },
-		serviceExtras{in.LoadBalancers, in.ServiceRegistries, in.ServiceConnectConfiguration,
+		serviceExtras{in.LoadBalancers, in.ServiceConnectConfiguration,
 			in.VolumeConfigurations, in.VpcLatticeConfigurations, in.PlatformVersion, ""}.validate,
 		func() error { return validateDeploymentConfiguration(in.DeploymentConfiguration) },
 		func() error { return validateGracePeriod(in.HealthCheckGracePeriodSeconds) },
@@ -283,6 +287,9 @@ func (a *API) UpdateService(ctx context.Context, in *model.UpdateServiceRequest)
 				return err
 			}
 			tdArn = td.TaskDefinitionArn
+		}
+		if err := a.updateServiceRegistries(ctx, s, in.ServiceRegistries, tdArn); err != nil {
+			return err
 		}
 		applyServiceUpdate(s, in, now)
 		if tdArn != s.TaskDefinition || model.Val(in.ForceNewDeployment) || s.Primary() == nil {

@@ -164,7 +164,7 @@ func TestCreateServiceRejectsBadInput(t *testing.T) {
 		}, "InvalidParameterException", "loadBalancers are not supported by Wharf yet"},
 		{"service registry", func(in *ecs.CreateServiceInput) {
 			in.ServiceRegistries = []types.ServiceRegistry{{RegistryArn: aws.String("arn:aws:servicediscovery:us-east-1:123456789012:service/srv-1")}}
-		}, "InvalidParameterException", "serviceRegistries are not supported by Wharf yet"},
+		}, "InvalidParameterException", "names no Cloud Map service"},
 		{"min healthy above 100", func(in *ecs.CreateServiceInput) {
 			in.DeploymentConfiguration = &types.DeploymentConfiguration{MinimumHealthyPercent: aws.Int32(120)}
 		}, "InvalidParameterException", "minimumHealthyPercent"},

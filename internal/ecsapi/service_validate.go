@@ -65,7 +65,6 @@ func validateDeploymentController(dc *model.DeploymentController) error {
 // never silently dropped.
 type serviceExtras struct {
 	LoadBalancers        []model.LoadBalancer
-	ServiceRegistries    []model.ServiceRegistry
 	ServiceConnect       *model.ServiceConnectConfiguration
 	VolumeConfigurations []model.ServiceVolumeConfiguration
 	VpcLattice           []model.VpcLatticeConfiguration
@@ -77,8 +76,6 @@ func (x serviceExtras) validate() error {
 	switch {
 	case len(x.LoadBalancers) > 0:
 		return invalidParam("loadBalancers are not supported by Wharf yet: load balancing arrives in a later release. Remove loadBalancers (and role) and reach the tasks through their host ports.")
-	case len(x.ServiceRegistries) > 0:
-		return invalidParam("serviceRegistries are not supported by Wharf yet: service discovery arrives in a later release. Remove serviceRegistries.")
 	case x.ServiceConnect != nil && model.Val(x.ServiceConnect.Enabled):
 		return invalidParam("Service Connect is not supported by Wharf yet; remove serviceConnectConfiguration.")
 	case len(x.VolumeConfigurations) > 0:
