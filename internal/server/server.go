@@ -70,6 +70,9 @@ type Config struct {
 	// DNSListen is the UDP and TCP address of the DNS server answering for
 	// Cloud Map's private DNS namespaces; empty serves no DNS.
 	DNSListen string
+	// LogStorageLimit bounds the bytes of log events the logs API keeps
+	// (DATA-DIR/logs), oldest deleted first; 0 means 1 GiB, negative none.
+	LogStorageLimit int64
 }
 
 // Server is a running control plane.
