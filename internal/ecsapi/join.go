@@ -41,6 +41,7 @@ func (a *API) AdminService() *awsproto.Service {
 	awsproto.Handle(s, agentproto.ListJoinTokens, a.ListJoinTokens)
 	awsproto.Handle(s, agentproto.DeleteJoinToken, a.DeleteJoinToken)
 	awsproto.Handle(s, agentproto.JoinCluster, a.JoinCluster)
+	awsproto.Handle(s, agentproto.ExplainPlacement, a.ExplainPlacement)
 	return s
 }
 
@@ -292,12 +293,12 @@ func (a *API) AuthorizeAgent(ctx context.Context, p *auth.Principal, op string, 
 	return nil
 }
 
-// AdminResources names the cluster a join-token request is about, for
-// policies: CreateJoinToken and ListJoinTokens act on the cluster's ARN,
+// AdminResources names the cluster an admin request is about, for policies:
+// CreateJoinToken, ListJoinTokens and ExplainPlacement act on the cluster's ARN,
 // DeleteJoinToken (which names only a token) on "*".
 func (a *API) AdminResources(op string, body []byte) ([]string, error) {
 	switch op {
-	case agentproto.CreateJoinToken, agentproto.ListJoinTokens:
+	case agentproto.CreateJoinToken, agentproto.ListJoinTokens, agentproto.ExplainPlacement:
 		var in struct {
 			Cluster string `json:"cluster"`
 		}

@@ -343,7 +343,10 @@ func (a *API) newTask(l *taskLaunch, inst *state.ContainerInstance, now *model.T
 		},
 		InstanceID:  inst.ID,
 		ClientToken: l.token,
-		Reserved:    model.Clone(&l.demand),
+		// Kept so that ExplainPlacement can replay the task's launch.
+		PlacementConstraints: slices.Clone(l.constraints),
+		PlacementStrategy:    slices.Clone(l.strategies),
+		Reserved:             model.Clone(&l.demand),
 	}
 	if l.demand.Memory > 0 {
 		t.Memory = strconv.Itoa(int(l.demand.Memory))

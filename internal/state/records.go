@@ -37,6 +37,10 @@ type Task struct {
 	// StoppedByUser records that StopTask asked for the stop, so that the
 	// agent's later report keeps stopCode UserInitiated and the user's reason.
 	StoppedByUser bool `json:"wharfStoppedByUser,omitempty"`
+	// PlacementConstraints and PlacementStrategy are the launch request's
+	// own (RunTask's or StartTask's), beyond the task definition's.
+	PlacementConstraints []model.PlacementConstraint `json:"wharfPlacementConstraints,omitempty"`
+	PlacementStrategy    []model.PlacementStrategy   `json:"wharfPlacementStrategy,omitempty"`
 }
 
 // TaskReservation is the share of a container instance's resources one task
