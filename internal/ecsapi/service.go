@@ -45,8 +45,8 @@ func (a *API) CreateService(ctx context.Context, in *model.CreateServiceRequest)
 	for _, check := range []func() error{
 		func() error { return validateServiceClientToken(in.ClientToken) },
 		func() error { return validateDeploymentController(in.DeploymentController) },
-		serviceExtras{in.LoadBalancers, in.ServiceConnectConfiguration,
-			in.VolumeConfigurations, in.VpcLatticeConfigurations, in.PlatformVersion, in.Role}.validate,
+		serviceExtras{in.ServiceConnectConfiguration, in.VolumeConfigurations, in.VpcLatticeConfigurations,
+			in.PlatformVersion, in.Role, len(in.LoadBalancers) > 0}.validate,
 		func() error { return validateSchedulingStrategy(in.SchedulingStrategy) },
 		func() error { return validateDesiredCount(strategy, in.DesiredCount, true) },
 		func() error { return validateServicePlacement(strategy, in.PlacementConstraints, in.PlacementStrategy) },
@@ -73,6 +73,9 @@ func (a *API) CreateService(ctx context.Context, in *model.CreateServiceRequest)
 		return nil, err
 	}
 	if err := a.checkServiceRegistries(ctx, in.ServiceRegistries, td); err != nil {
+		return nil, err
+	}
+	if err := a.checkServiceLoadBalancers(ctx, in.LoadBalancers, td); err != nil {
 		return nil, err
 	}
 	cluster := c.ClusterName
@@ -174,6 +177,8 @@ func (a *API) newService(c *state.Cluster, in *model.CreateServiceRequest, strat
 			EnableExecuteCommand:          model.Ptr(model.Val(in.EnableExecuteCommand)),
 			AvailabilityZoneRebalancing:   in.AvailabilityZoneRebalancing,
 			ServiceRegistries:             in.ServiceRegistries,
+			LoadBalancers:                 in.LoadBalancers,
+			RoleArn:                       in.Role,
 			CreatedAt:                     now,
 			Events:                        []model.ServiceEvent{},
 		},
@@ -238,8 +243,8 @@ func (a *API) updateService(ctx context.Context, cluster, name string, fn func(s
 func (a *API) UpdateService(ctx context.Context, in *model.UpdateServiceRequest) (*model.UpdateServiceResponse, error) {
 	for _, check := range []func() error{
 		func() error { return validateDeploymentController(in.DeploymentController) },
-		serviceExtras{in.LoadBalancers, in.ServiceConnectConfiguration,
-			in.VolumeConfigurations, in.VpcLatticeConfigurations, in.PlatformVersion, ""}.validate,
+		serviceExtras{in.ServiceConnectConfiguration, in.VolumeConfigurations, in.VpcLatticeConfigurations,
+			in.PlatformVersion, "", false}.validate,
 		func() error { return validateDeploymentConfiguration(in.DeploymentConfiguration) },
 		func() error { return validateGracePeriod(in.HealthCheckGracePeriodSeconds) },
 		func() error { return validateServicePropagateTags(in.PropagateTags) },
@@ -289,6 +294,9 @@ func (a *API) UpdateService(ctx context.Context, in *model.UpdateServiceRequest)
 			tdArn = td.TaskDefinitionArn
 		}
 		if err := a.updateServiceRegistries(ctx, s, in.ServiceRegistries, tdArn); err != nil {
+			return err
+		}
+		if err := a.updateServiceLoadBalancers(ctx, s, in.LoadBalancers, tdArn); err != nil {
 			return err
 		}
 		applyServiceUpdate(s, in, now)

@@ -160,8 +160,9 @@ func TestCreateServiceRejectsBadInput(t *testing.T) {
 			in.DeploymentController = &types.DeploymentController{Type: types.DeploymentControllerTypeCodeDeploy}
 		}, "InvalidParameterException", "CODE_DEPLOY deployment controller is not supported"},
 		{"load balancer", func(in *ecs.CreateServiceInput) {
-			in.LoadBalancers = []types.LoadBalancer{{TargetGroupArn: aws.String("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/x/1")}}
-		}, "InvalidParameterException", "loadBalancers are not supported by Wharf yet"},
+			in.LoadBalancers = []types.LoadBalancer{{TargetGroupArn: aws.String("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/x/1"),
+				ContainerName: aws.String("web"), ContainerPort: aws.Int32(80)}}
+		}, "InvalidParameterException", "Unable to find target group"},
 		{"service registry", func(in *ecs.CreateServiceInput) {
 			in.ServiceRegistries = []types.ServiceRegistry{{RegistryArn: aws.String("arn:aws:servicediscovery:us-east-1:123456789012:service/srv-1")}}
 		}, "InvalidParameterException", "names no Cloud Map service"},

@@ -64,18 +64,16 @@ func validateDeploymentController(dc *model.DeploymentController) error {
 // features Wharf does not have yet. Each is refused with what to do instead,
 // never silently dropped.
 type serviceExtras struct {
-	LoadBalancers        []model.LoadBalancer
 	ServiceConnect       *model.ServiceConnectConfiguration
 	VolumeConfigurations []model.ServiceVolumeConfiguration
 	VpcLattice           []model.VpcLatticeConfiguration
 	PlatformVersion      string
 	Role                 string
+	HasLoadBalancers     bool
 }
 
 func (x serviceExtras) validate() error {
 	switch {
-	case len(x.LoadBalancers) > 0:
-		return invalidParam("loadBalancers are not supported by Wharf yet: load balancing arrives in a later release. Remove loadBalancers (and role) and reach the tasks through their host ports.")
 	case x.ServiceConnect != nil && model.Val(x.ServiceConnect.Enabled):
 		return invalidParam("Service Connect is not supported by Wharf yet; remove serviceConnectConfiguration.")
 	case len(x.VolumeConfigurations) > 0:
@@ -84,8 +82,8 @@ func (x serviceExtras) validate() error {
 		return invalidParam("vpcLatticeConfigurations are not supported by Wharf; remove them.")
 	case x.PlatformVersion != "":
 		return invalidParam("platformVersion applies only to the FARGATE launch type, which Wharf does not support yet; remove it.")
-	case x.Role != "":
-		return invalidParam("role is only permitted with a load balancer, and Wharf does not support loadBalancers yet; remove role.")
+	case x.Role != "" && !x.HasLoadBalancers:
+		return invalidParam("role is only permitted with a load balancer: give loadBalancers, or remove role.")
 	}
 	return nil
 }
