@@ -65,10 +65,12 @@ on a loopback address (or with --insecure-no-auth).`,
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate (chain) to serve HTTPS with")
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
 	f.Float64Var(&cfg.RateLimitScale, "rate-limit-scale", 1, "per-access-key rate limits as a multiple of ECS's throttling buckets; 0 turns them off")
+	f.Int32Var(&cfg.MaxStopTimeout, "max-stop-timeout", 120, "largest container stopTimeout (seconds) task definitions may ask for; ECS caps it at 120")
 	f.StringVar(&auditLog, "audit-log", "", "append one JSON line per mutating call to this file (default: into the server log)")
 	f.StringArrayVar(&cfg.EventWebhooks, "events-webhook", nil, "POST every ECS event (EventBridge JSON) to this URL; repeat for several (see docs/observability.md)")
 	f.Int64Var(&cfg.LogStorageLimit, "log-storage-limit", 1<<30, "bytes of container log events to keep (CloudWatch Logs API), oldest deleted first; negative: no limit")
 	f.StringVar(&cfg.DNSListen, "dns-listen", "", "UDP and TCP address of the DNS server for Cloud Map's DNS namespaces, e.g. 127.0.0.1:8053 (default: no DNS server)")
+	f.StringVar(&cfg.LoadBalancerAddress, "lb-address", "", "host address the load balancers' listeners bind on (default: every interface); \"off\" leaves them to wharf lb nodes (see docs/load-balancing.md)")
 	return cmd
 }
 

@@ -28,6 +28,9 @@ type Config struct {
 	// Keyring derives agent credentials; without it agents cannot join
 	// with a token.
 	Keyring *keyring.Keyring
+	// MaxStopTimeout is the largest containerDefinitions stopTimeout, in
+	// seconds, that RegisterTaskDefinition accepts; 0 means ECS's 120.
+	MaxStopTimeout int32
 	// Secrets resolves task definition secrets for the agents; nil fails
 	// the tasks that have secrets with a message saying so.
 	Secrets SecretResolver
@@ -52,6 +55,7 @@ type API struct {
 	stopping chan struct{}
 	stopOnce sync.Once
 	keyring  *keyring.Keyring
+	maxStop  int32
 	secrets  SecretResolver
 }
 
@@ -63,6 +67,7 @@ func New(cfg Config) *API {
 		log:     cfg.Log,
 		now:     cfg.Now,
 		keyring: cfg.Keyring,
+		maxStop: cfg.MaxStopTimeout,
 		secrets: cfg.Secrets,
 	}
 	if a.log == nil {

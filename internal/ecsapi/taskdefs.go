@@ -25,6 +25,9 @@ func (a *API) RegisterTaskDefinition(ctx context.Context, in *model.RegisterTask
 	if err != nil {
 		return nil, err
 	}
+	if err := a.checkStopTimeouts(td); err != nil {
+		return nil, err
+	}
 	td.Status = model.TaskDefinitionStatusActive
 	td.RegisteredBy = "arn:aws:iam::" + a.arns.Account + ":root"
 	famKey := state.FamilyKey(td.Family)
@@ -275,4 +278,27 @@ func (a *API) DeregisterTaskDefinition(ctx context.Context, in *model.Deregister
 		return nil, err
 	}
 	return &model.DeregisterTaskDefinitionResponse{TaskDefinition: out}, nil
+}
+
+// ecsMaxStopTimeout is ECS's cap on a container's stopTimeout, in seconds.
+const ecsMaxStopTimeout = 120
+
+// checkStopTimeouts refuses a stopTimeout beyond the server's maximum: ECS's
+// 120 seconds unless the operator raised it (--max-stop-timeout), for
+// workloads that need longer to drain.
+func (a *API) checkStopTimeouts(td *model.TaskDefinition) error {
+	limit := a.maxStop
+	if limit <= 0 {
+		limit = ecsMaxStopTimeout
+	}
+	for _, c := range td.ContainerDefinitions {
+		if t := model.Val(c.StopTimeout); t > limit {
+			hint := "an operator can allow longer with wharf server --max-stop-timeout"
+			if a.maxStop > 0 {
+				hint = "this server's --max-stop-timeout"
+			}
+			return clientErr("Invalid stopTimeout for container '%s': %d seconds is more than the maximum of %d (%s).", c.Name, t, limit, hint)
+		}
+	}
+	return nil
 }

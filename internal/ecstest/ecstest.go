@@ -57,6 +57,8 @@ type Options struct {
 	AuditLog io.Writer
 	// TLSCert and TLSKey serve HTTPS.
 	TLSCert, TLSKey string
+	// MaxStopTimeout is the server's --max-stop-timeout.
+	MaxStopTimeout int32
 }
 
 // The root access key of test servers.
@@ -115,7 +117,7 @@ func StartWith(t testing.TB, o Options) *Server {
 	srv, err := server.New(server.Config{Listen: o.Listen, DataDir: o.DataDir, Log: log,
 		AgentTimeout: o.AgentTimeout, ServiceTuning: o.ServiceTuning,
 		Credentials: creds, RateLimitScale: o.RateLimitScale, AuditLog: o.AuditLog,
-		TLSCert: o.TLSCert, TLSKey: o.TLSKey})
+		TLSCert: o.TLSCert, TLSKey: o.TLSKey, MaxStopTimeout: o.MaxStopTimeout})
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}

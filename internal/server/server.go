@@ -64,12 +64,19 @@ type Config struct {
 	// AuditLog receives one JSON line per mutating call; nil writes the
 	// audit lines to Log.
 	AuditLog io.Writer
+	// MaxStopTimeout raises ECS's 120-second cap on a container's
+	// stopTimeout (seconds; 0 keeps ECS's).
+	MaxStopTimeout int32
 	// EventWebhooks are URLs that every ECS event (EventBridge shape) is
 	// POSTed to, as /events streams them (--events-webhook, repeatable).
 	EventWebhooks []string
 	// DNSListen is the UDP and TCP address of the DNS server answering for
 	// Cloud Map's private DNS namespaces; empty serves no DNS.
 	DNSListen string
+	// LoadBalancerAddress is the host address the built-in load balancers'
+	// listeners bind their ports on ("" binds every interface); "off" binds
+	// none in the server, for `wharf lb` nodes to serve them instead.
+	LoadBalancerAddress string
 	// LogStorageLimit bounds the bytes of log events the logs API keeps
 	// (DATA-DIR/logs), oldest deleted first; 0 means 1 GiB, negative none.
 	LogStorageLimit int64
@@ -170,6 +177,8 @@ func New(cfg Config) (*Server, error) {
 		Log:       cfg.Log.With("subsystem", "ecs"),
 		Keyring:   kr,
 		Secrets:   s.ssm,
+
+		MaxStopTimeout: cfg.MaxStopTimeout,
 	})
 	s.services = servicectl.New(servicectl.Config{
 		Store:    st,
