@@ -50,6 +50,8 @@ type taskLaunch struct {
 	constraints       []model.PlacementConstraint
 	strategies        []model.PlacementStrategy
 	defaultStrategies []scheduler.Strategy
+	// execTimeout is the task's execution time limit in seconds (0: none).
+	execTimeout int64
 }
 
 // prepareLaunch validates the shared input, resolves the cluster and the task
@@ -122,6 +124,9 @@ func (a *API) prepareLaunch(ctx context.Context, in launchInput, startedByMax in
 	}
 	if model.Val(in.EnableECSManagedTags) {
 		l.tags = append(l.tags, model.Tag{Key: "aws:ecs:clusterName", Value: c.ClusterName})
+	}
+	if l.execTimeout, err = executionTimeout(in.Tags, rec.Tags); err != nil {
+		return nil, err
 	}
 	return l, nil
 }
@@ -346,6 +351,7 @@ func (a *API) newTask(l *taskLaunch, inst *state.ContainerInstance, now *model.T
 		// Kept so that ExplainPlacement can replay the task's launch.
 		PlacementConstraints: slices.Clone(l.constraints),
 		PlacementStrategy:    slices.Clone(l.strategies),
+		ExecutionTimeout:     l.execTimeout,
 		Reserved:             model.Clone(&l.demand),
 	}
 	if l.demand.Memory > 0 {

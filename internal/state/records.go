@@ -41,6 +41,10 @@ type Task struct {
 	// own (RunTask's or StartTask's), beyond the task definition's.
 	PlacementConstraints []model.PlacementConstraint `json:"wharfPlacementConstraints,omitempty"`
 	PlacementStrategy    []model.PlacementStrategy   `json:"wharfPlacementStrategy,omitempty"`
+	// ExecutionTimeout is how long the task may run, in seconds from
+	// startedAt, before it is stopped (0: no limit); from the tag
+	// wharf:executionTimeout of the launch or of the task definition.
+	ExecutionTimeout int64 `json:"wharfExecutionTimeout,omitempty"`
 }
 
 // TaskReservation is the share of a container instance's resources one task
