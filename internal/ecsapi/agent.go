@@ -30,9 +30,10 @@ func (a *API) AgentService() *awsproto.Service {
 func (a *API) Run(ctx context.Context) {
 	a.runCtx.Store(&ctx)
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); a.index.run(ctx) }()
 	go func() { defer wg.Done(); a.instances.run(ctx) }()
+	go func() { defer wg.Done(); a.runQueue(ctx) }()
 	wg.Wait()
 }
 

@@ -56,6 +56,7 @@ type API struct {
 	stopOnce sync.Once
 	keyring  *keyring.Keyring
 	maxStop  int32
+	waiting  waitingQueue
 	secrets  SecretResolver
 }
 

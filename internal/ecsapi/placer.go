@@ -39,6 +39,11 @@ type placeJob struct {
 	// before it (an instance registered just before RunTask, say).
 	rev  int64
 	done chan placeResult
+	// queued, when set, is a task waiting for capacity (queue.go) at
+	// revision queuedRev: placing it fills in its instance instead of
+	// creating a task, and leaving it unplaced writes nothing.
+	queued    *state.Task
+	queuedRev int64
 }
 
 type placeResult struct {
@@ -182,8 +187,16 @@ func (p *placer) runBatch(ctx context.Context, batch []*placeJob) {
 			tokens[j.tokenKey] = true
 		}
 		if !p.anyActive() {
-			answer(j, nil, invalidParam("No Container Instances were found in your cluster. Start a wharf agent that registers into cluster %s (RegisterContainerInstance), then run the task again.", p.cluster))
-			continue
+			switch {
+			case j.queued != nil:
+				answer(j, &model.RunTaskResponse{}, nil) // still waiting
+				continue
+			case j.l.waitFor == 0:
+				answer(j, nil, invalidParam("No Container Instances were found in your cluster. Start a wharf agent that registers into cluster %s (RegisterContainerInstance), then run the task again.", p.cluster))
+				continue
+			}
+			// Waiting for capacity: the plan places nothing and every task
+			// waits for an instance to come.
 		}
 		p.seed++
 		j.req.Seed = p.seed
@@ -194,7 +207,7 @@ func (p *placer) runBatch(ctx context.Context, batch []*placeJob) {
 		}
 		p.a.obs.planned(plan)
 		out := &model.RunTaskResponse{Tasks: []model.Task{}, Failures: rejectionsToFailures(plan.Rejections)}
-		if plan.Placed() == 0 {
+		if plan.Placed() == 0 && (j.queued != nil || j.l.waitFor == 0) {
 			// Nothing placed, nothing written: not even the clientToken, so
 			// a retry once capacity frees up can still place the tasks.
 			answer(j, out, nil)
@@ -202,8 +215,21 @@ func (p *placer) runBatch(ctx context.Context, batch []*placeJob) {
 		}
 		var upserts []scheduler.Instance
 		var arns []string
+		if j.l.waitFor > 0 && j.queued == nil && plan.Placed() < len(plan.Tasks) {
+			// The tasks that fit nowhere wait for capacity instead of
+			// failing: they are answered as tasks, PROVISIONING.
+			out.Failures = nil
+		}
 		for _, pl := range plan.Tasks {
 			if pl.ID == "" {
+				if j.l.waitFor > 0 && j.queued == nil {
+					t := p.a.queuedTask(j.l, now)
+					key := state.TaskKey(p.cluster, taskIDFromKey(t.TaskArn))
+					txn.Conds = append(txn.Conds, store.Cond{Key: key, Revision: 0})
+					txn.Ops = append(txn.Ops, state.Put(key, t))
+					out.Tasks = append(out.Tasks, t.Task)
+					arns = append(arns, t.TaskArn)
+				}
 				continue
 			}
 			inst := touched[pl.ID]
@@ -217,10 +243,17 @@ func (p *placer) runBatch(ctx context.Context, batch []*placeJob) {
 				touched[pl.ID] = inst
 				txn.Conds = append(txn.Conds, store.Cond{Key: e.key, Revision: e.rev})
 			}
-			t := p.a.newTask(j.l, inst, now)
+			var t *state.Task
+			cond := int64(0)
+			if j.queued != nil {
+				t = placeQueued(j.queued, inst, j.l.demand)
+				cond = j.queuedRev
+			} else {
+				t = p.a.newTask(j.l, inst, now)
+			}
 			reserveOn(inst, j.l.demand)
 			key := state.TaskKey(p.cluster, taskIDFromKey(t.TaskArn))
-			txn.Conds = append(txn.Conds, store.Cond{Key: key, Revision: 0})
+			txn.Conds = append(txn.Conds, store.Cond{Key: key, Revision: cond})
 			txn.Ops = append(txn.Ops, state.Put(key, t))
 			out.Tasks = append(out.Tasks, t.Task)
 			arns = append(arns, t.TaskArn)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/wharf-ecs/wharf/internal/awsproto"
 	"github.com/wharf-ecs/wharf/internal/model"
@@ -52,6 +53,9 @@ type taskLaunch struct {
 	defaultStrategies []scheduler.Strategy
 	// execTimeout is the task's execution time limit in seconds (0: none).
 	execTimeout int64
+	// waitFor is how long RunTask's tasks that fit nowhere wait for
+	// capacity, PROVISIONING, instead of failing (0: they fail, as in ECS).
+	waitFor time.Duration
 }
 
 // prepareLaunch validates the shared input, resolves the cluster and the task

@@ -30,6 +30,7 @@ type taskIndex struct {
 	groupsOf map[string]map[string]int  // instance ID → group → active tasks
 	active   map[string]int             // instance ID → active tasks
 	clusters map[string][3]int          // cluster → tasks by status class
+	unplaced map[string]string          // task key → cluster, for active tasks on no instance (waiting for capacity)
 	changed  map[string]int64           // instance ID → revision of its last task change
 	waiters  map[string][]chan struct{} // instance ID → parked polls
 	// caughtUp is broadcast whenever rev advances.
@@ -41,8 +42,8 @@ func newTaskIndex(st store.Store, log *slog.Logger) *taskIndex {
 		st: st, log: log, ready: make(chan struct{}),
 		byTask: map[string]taskEntry{}, byInst: map[string]map[string]struct{}{},
 		byGroup: map[string]map[string]int{}, active: map[string]int{}, groupsOf: map[string]map[string]int{},
-		clusters: map[string][3]int{},
-		changed:  map[string]int64{}, waiters: map[string][]chan struct{}{},
+		clusters: map[string][3]int{}, unplaced: map[string]string{},
+		changed: map[string]int64{}, waiters: map[string][]chan struct{}{},
 	}
 	x.caughtUp = sync.NewCond(&x.mu)
 	return x
@@ -65,6 +66,7 @@ func (x *taskIndex) load(kvs []store.KV, rev int64) {
 	x.groupsOf = map[string]map[string]int{}
 	x.active = map[string]int{}
 	x.clusters = map[string][3]int{}
+	x.unplaced = map[string]string{}
 	for _, kv := range kvs {
 		x.setLocked(kv.Key, entryOf(kv.Key, kv.Value), rev)
 	}
@@ -137,6 +139,7 @@ func (x *taskIndex) setLocked(key string, e taskEntry, rev int64) {
 		x.count(old, -1)
 		x.touchLocked(old.inst, rev)
 		delete(x.byTask, key)
+		delete(x.unplaced, key)
 	}
 	if e.cluster == "" {
 		return
@@ -144,6 +147,9 @@ func (x *taskIndex) setLocked(key string, e taskEntry, rev int64) {
 	x.byTask[key] = e
 	x.classCount(e, +1)
 	if e.inst == "" {
+		if e.active {
+			x.unplaced[key] = e.cluster // waiting for capacity
+		}
 		return // not placed: counted for its cluster only
 	}
 	if x.byInst[e.inst] == nil {
@@ -306,4 +312,19 @@ func (x *taskIndex) fresh(ctx context.Context, rev int64) error {
 		return ctx.Err()
 	}
 	return waitRev(ctx, &x.mu, x.caughtUp, func() bool { return x.rev >= rev })
+}
+
+// unplacedTasks returns the keys of the active tasks on no instance (those
+// waiting for capacity), by cluster.
+func (x *taskIndex) unplacedTasks() map[string][]string {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if len(x.unplaced) == 0 {
+		return nil
+	}
+	out := map[string][]string{}
+	for key, cluster := range x.unplaced {
+		out[cluster] = append(out[cluster], key)
+	}
+	return out
 }

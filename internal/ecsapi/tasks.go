@@ -76,6 +76,9 @@ func (a *API) RunTask(ctx context.Context, in *model.RunTaskRequest) (*model.Run
 	l.token = in.ClientToken
 	l.constraints = in.PlacementConstraints
 	l.strategies = in.PlacementStrategy
+	if l.waitFor, err = waitForCapacity(in.Tags, l.cluster.Tags); err != nil {
+		return nil, err
+	}
 	hash := ""
 	if l.token != "" {
 		hash = runTaskHash(l.cluster.ClusterName, in)

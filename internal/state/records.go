@@ -45,6 +45,10 @@ type Task struct {
 	// startedAt, before it is stopped (0: no limit); from the tag
 	// wharf:executionTimeout of the launch or of the task definition.
 	ExecutionTimeout int64 `json:"wharfExecutionTimeout,omitempty"`
+	// QueuedUntil is set while a RunTask launch that asked to wait for
+	// capacity (wharf:waitForCapacity) is PROVISIONING without an instance:
+	// it is placed once capacity frees, or stopped at this time.
+	QueuedUntil *model.Time `json:"wharfQueuedUntil,omitempty"`
 }
 
 // TaskReservation is the share of a container instance's resources one task
