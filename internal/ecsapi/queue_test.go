@@ -99,4 +99,17 @@ func TestRunTaskWaitsForCapacity(t *testing.T) {
 	})
 	_, err = c.RunTask(ctx, &ecs.RunTaskInput{TaskDefinition: aws.String("big"), Tags: wait("forever")})
 	ecstest.WantCode(t, err, "InvalidParameterException")
+
+	// The cluster's tag opts every RunTask of it in.
+	cl, err := c.DescribeClusters(ctx, &ecs.DescribeClustersInput{})
+	if err != nil || len(cl.Clusters) != 1 {
+		t.Fatalf("DescribeClusters: %v", err)
+	}
+	if _, err := c.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: cl.Clusters[0].ClusterArn, Tags: wait("30s")}); err != nil {
+		t.Fatal(err)
+	}
+	byCluster, err := c.RunTask(ctx, &ecs.RunTaskInput{TaskDefinition: aws.String("big")})
+	if err != nil || len(byCluster.Tasks) != 1 || aws.ToString(byCluster.Tasks[0].LastStatus) != "PROVISIONING" {
+		t.Fatalf("RunTask in a cluster tagged to wait: %v %+v; want a PROVISIONING task", err, byCluster)
+	}
 }
