@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -50,8 +51,9 @@ type runner struct {
 	stopCode   model.TaskStopCode
 	stopReason string
 	stoppedAt  time.Time
-	acked      *taskReport // the last report the server acknowledged
-	waitingErr string      // last runtime trouble logged, to log it once
+	acked      *taskReport    // the last report the server acknowledged
+	waitingErr string         // last runtime trouble logged, to log it once
+	restarted  map[string]int // RestartContainer requests carried out, by container
 }
 
 // ctr is one container of the task as the runner last saw it.
@@ -74,6 +76,9 @@ func newRunner(a *Agent, t agentproto.AgentTask) *runner {
 		log:    a.log.With("task", t.Task.TaskArn),
 		wake:   make(chan struct{}, 1),
 		status: statusPending,
+		// Requests made before this runner existed are history: only a
+		// count that grows from here restarts a container.
+		restarted: maps.Clone(t.Restarts),
 	}
 	serverSawCreated := map[string]bool{}
 	for _, c := range t.Task.Containers {
@@ -174,6 +179,9 @@ func (r *runner) adopt(ctx context.Context) {
 // has acknowledged it.
 func (r *runner) step(ctx context.Context) bool {
 	latest, forgot := r.view()
+	if r.status == statusRunning && !forgot && latest.Task.DesiredStatus != statusStopped {
+		r.restartAsked(ctx, &latest)
+	}
 	if !r.refresh(ctx) {
 		return false
 	}
@@ -472,4 +480,28 @@ func (r *runner) ensureImage(ctx context.Context, ref string) error {
 		return fmt.Errorf("CannotPullContainerError: pull image %s: %v", ref, err)
 	}
 	return nil
+}
+
+// restartAsked restarts, in place, each container whose RestartContainer
+// count grew: stop (SIGTERM, then SIGKILL after its stopTimeout) and start
+// again. It runs before the step reads the runtime, so the stop is never
+// taken for an essential container's exit.
+func (r *runner) restartAsked(ctx context.Context, latest *agentproto.AgentTask) {
+	for _, c := range r.ctrs {
+		want := latest.Restarts[c.def.Name]
+		if want <= r.restarted[c.def.Name] || c.id == "" {
+			continue
+		}
+		if r.restarted == nil {
+			r.restarted = map[string]int{}
+		}
+		r.restarted[c.def.Name] = want
+		r.log.Info("restarting a container on request", "container", c.def.Name)
+		if err := r.a.rt.Stop(ctx, c.id, stopTimeout(&c.def)); err != nil {
+			r.log.Warn("restart: stopping the container failed", "container", c.def.Name, "err", err)
+		}
+		if err := r.a.rt.Start(ctx, c.id); err != nil {
+			r.log.Warn("restart: starting the container again failed", "container", c.def.Name, "err", err)
+		}
+	}
 }

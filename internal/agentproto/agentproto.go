@@ -33,6 +33,9 @@ type PollTasksResponse struct {
 type AgentTask struct {
 	Task           model.Task           `json:"task"`
 	TaskDefinition model.TaskDefinition `json:"taskDefinition"`
+	// Restarts counts the restarts asked for each container (by name) with
+	// RestartContainer; the agent restarts a container when its count grows.
+	Restarts map[string]int `json:"restarts,omitempty"`
 	// Secrets holds the values of the containers' secrets (the task
 	// definition's containerDefinitions[].secrets), resolved by the server
 	// while the task has yet to start: container name → environment

@@ -2,6 +2,22 @@ package agentproto
 
 import "github.com/wharf-ecs/wharf/internal/model"
 
+// RestartContainer restarts one container of a running task in place, the
+// task and its other containers untouched.
+const RestartContainer = "RestartContainer"
+
+// RestartContainerRequest names the container.
+type RestartContainerRequest struct {
+	Cluster   string `json:"cluster,omitempty"`
+	Task      string `json:"task"`
+	Container string `json:"container"`
+}
+
+// RestartContainerResponse is the task as the restart was asked.
+type RestartContainerResponse struct {
+	Task model.Task `json:"task"`
+}
+
 // ExplainPlacement is the admin operation that says, for a launch, why each
 // container instance of the cluster would accept or refuse it — with the
 // check and the figures — without launching anything.

@@ -49,6 +49,8 @@ type Task struct {
 	// capacity (wharf:waitForCapacity) is PROVISIONING without an instance:
 	// it is placed once capacity frees, or stopped at this time.
 	QueuedUntil *model.Time `json:"wharfQueuedUntil,omitempty"`
+	// Restarts counts RestartContainer requests by container name.
+	Restarts map[string]int `json:"wharfRestarts,omitempty"`
 }
 
 // TaskReservation is the share of a container instance's resources one task
