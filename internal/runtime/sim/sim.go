@@ -173,7 +173,8 @@ type container struct {
 	memMiB     int64 // what Stats counts usage against: the hard limit, else the reservation
 	limitMiB   int64 // hard limit; 0: the host's memory
 	ignoreTERM bool
-	script     *script // nil: no SIM_ variables
+	script     *script    // nil: no SIM_ variables
+	logs       *logScript // nil: the container writes no output (logs.go)
 
 	// epoch grows at every start and exit, so a timer armed for one run
 	// does nothing in a later one.
@@ -194,6 +195,10 @@ func (r *Runtime) Create(ctx context.Context, spec runtime.ContainerSpec) (strin
 		return "", fmt.Errorf("sim create %s: %w", spec.Name, err)
 	}
 	sc, err := parseScript(spec.Env)
+	var ls *logScript
+	if err == nil {
+		ls, err = parseLogScript(spec.Env)
+	}
 	if err != nil {
 		return "", fmt.Errorf("sim create %s: %w: %w", spec.Name, runtime.ErrInvalidSpec, err)
 	}
@@ -223,6 +228,7 @@ func (r *Runtime) Create(ctx context.Context, spec runtime.ContainerSpec) (strin
 		memMiB:   cmpOr(spec.MemoryMiB, spec.MemoryReservationMiB),
 		limitMiB: spec.MemoryMiB,
 		script:   sc,
+		logs:     ls,
 	}
 	c.ignoreTERM = sc != nil && sc.ignoreTERM
 	for _, rule := range r.opts.IgnoreSIGTERM {
