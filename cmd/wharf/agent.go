@@ -84,6 +84,7 @@ kept in --data-dir. An access key in the AWS_* environment works too.`,
 	f.StringVar(&cfg.InstanceType, "instance-type", "wharf.host", "instance type (attribute ecs.instance-type)")
 	f.IntSliceVar(&reservedPorts, "reserved-port", nil, "host ports tasks may not use, beyond 22, 2375, 2376, 51678, 51679")
 	f.DurationVar(&cfg.ContainerRetention, "container-retention", 0, "how long stopped containers are kept (default 1h)")
+	f.BoolVar(&cfg.PrepullImages, "prepull-images", false, "pull the images of the cluster's active services ahead of their tasks")
 	f.StringVar(&cfg.JoinToken, "join-token", "", "join token of the cluster (default $WHARF_JOIN_TOKEN)")
 	f.StringVar(&caFile, "ca-file", "", "PEM certificates to trust for an HTTPS endpoint")
 	f.StringVar(&profile, "profile", "", "AWS profile to sign with when no join token is given")

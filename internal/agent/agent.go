@@ -51,6 +51,9 @@ type Config struct {
 	Runtime       runtime.Runtime
 	// Credentials sign requests with SigV4 when set; Region goes in the scope.
 	Credentials aws.CredentialsProvider
+	// PrepullImages has the agent pull the images of its cluster's active
+	// services ahead of their tasks (beyond ECS).
+	PrepullImages bool
 	// JoinToken registers the instance when it has no credential of its own
 	// yet: the server answers with one bound to this instance, kept in
 	// DataDir and used for everything after.
@@ -78,6 +81,7 @@ type Agent struct {
 	mu          sync.Mutex
 	instanceArn string
 	runners     map[string]*runner
+	pre         *prepuller // nil unless Config.PrepullImages
 	ctx         context.Context
 }
 
@@ -154,6 +158,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("container instance registered", "cluster", a.cfg.Cluster, "instance", a.InstanceArn(),
 		"cpu", a.cfg.CPU, "memory_mib", a.cfg.MemoryMiB)
 	go a.watchRuntime(ctx)
+	if a.cfg.PrepullImages {
+		a.pre = newPrepuller(a)
+		go a.pre.run(ctx)
+	}
 	go a.runStats(ctx)
 	return a.pollLoop(ctx)
 }
@@ -287,6 +295,7 @@ func (a *Agent) pollLoop(ctx context.Context) error {
 			ContainerInstanceArn: a.InstanceArn(),
 			SinceRevision:        since,
 			WaitSeconds:          int32(a.cfg.PollWait / time.Second),
+			WantServiceImages:    a.cfg.PrepullImages,
 		}, &out)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -311,6 +320,9 @@ func (a *Agent) pollLoop(ctx context.Context) error {
 		}
 		since = out.Revision
 		a.reconcile(ctx, out.Tasks)
+		if a.pre != nil {
+			a.pre.set(out.ServiceImages)
+		}
 		if !swept {
 			a.sweep(ctx)
 			swept = true

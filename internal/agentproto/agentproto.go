@@ -19,6 +19,9 @@ type PollTasksRequest struct {
 	ContainerInstanceArn string `json:"containerInstanceArn"`
 	SinceRevision        int64  `json:"sinceRevision"`
 	WaitSeconds          int32  `json:"waitSeconds"`
+	// WantServiceImages asks for the images of the cluster's active
+	// services, which an agent that pre-pulls fetches ahead of their tasks.
+	WantServiceImages bool `json:"wantServiceImages,omitempty"`
 }
 
 // PollTasksResponse lists every task assigned to the instance that is not yet
@@ -27,6 +30,9 @@ type PollTasksRequest struct {
 type PollTasksResponse struct {
 	Revision int64       `json:"revision"`
 	Tasks    []AgentTask `json:"tasks"`
+	// ServiceImages are the images of the cluster's ACTIVE services'
+	// deployments, when the request asked for them.
+	ServiceImages []string `json:"serviceImages,omitempty"`
 }
 
 // AgentTask is one assigned task and the definition to run it from.

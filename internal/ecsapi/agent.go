@@ -100,6 +100,11 @@ func (a *API) PollTasks(ctx context.Context, in *agentproto.PollTasksRequest) (*
 	keys, rev := a.index.tasks(inst.ID)
 	slices.Sort(keys)
 	out := &agentproto.PollTasksResponse{Revision: rev, Tasks: []agentproto.AgentTask{}}
+	if in.WantServiceImages {
+		if out.ServiceImages, err = a.serviceImages(ctx, inst.Cluster); err != nil {
+			return nil, err
+		}
+	}
 	defs := map[string]*model.TaskDefinition{}
 	for _, key := range keys {
 		t, _, err := state.Get[state.Task](ctx, a.st, key)

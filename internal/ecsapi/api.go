@@ -57,6 +57,7 @@ type API struct {
 	keyring  *keyring.Keyring
 	maxStop  int32
 	waiting  waitingQueue
+	images   imageCache
 	secrets  SecretResolver
 }
 

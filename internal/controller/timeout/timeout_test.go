@@ -37,7 +37,9 @@ func TestExecutionTimeoutStopsTasks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tag := func(v string) types.Tag { return types.Tag{Key: aws.String("wharf:executionTimeout"), Value: aws.String(v)} }
+	tag := func(v string) types.Tag {
+		return types.Tag{Key: aws.String("wharf:executionTimeout"), Value: aws.String(v)}
+	}
 	register("limited", tag("2s"))
 	register("free")
 	deadline := time.Now().Add(20 * time.Second)
