@@ -127,6 +127,7 @@ func (a *API) PollTasks(ctx context.Context, in *agentproto.PollTasksRequest) (*
 			defs[t.TaskDefinitionArn] = td
 		}
 		at := agentproto.AgentTask{Task: t.Task, TaskDefinition: *td, Restarts: t.Restarts}
+		at.Task.DesiredStatus = agentDesiredStatus(t)
 		if err := a.resolveSecrets(ctx, &t.Task, &at); err != nil {
 			return nil, err
 		}

@@ -148,6 +148,13 @@ func (a *API) hasActiveInstance(ctx context.Context, cluster string) (bool, erro
 // stopCode ServiceSchedulerInitiated. Stopping a task that is already
 // stopping, or gone, is not an error.
 func (a *API) StopServiceTask(ctx context.Context, cluster, taskArn, reason string) error {
+	return a.stopServiceTask(ctx, cluster, taskArn, reason, false)
+}
+
+// stopServiceTask stops a service task; with drain, a RUNNING task first
+// goes DEACTIVATING, its containers left running while load balancers drain
+// it (DrainServiceTask).
+func (a *API) stopServiceTask(ctx context.Context, cluster, taskArn, reason string, drain bool) error {
 	_, id, err := parseTaskRef(taskArn)
 	if err != nil {
 		return err
@@ -179,6 +186,8 @@ func (a *API) StopServiceTask(ctx context.Context, cluster, taskArn, reason stri
 		}
 		if orphan {
 			markStopped(t, now)
+		} else if drain && t.LastStatus == taskRunning {
+			t.LastStatus = taskDeactivating
 		}
 		t.Version = model.Ptr(model.Val(t.Version) + 1)
 		_, err = a.st.Commit(ctx, store.Txn{
