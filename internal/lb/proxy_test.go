@@ -124,7 +124,9 @@ func alb(port int32, rules ...lb.Rule) lb.LoadBalancer {
 		Listeners: []lb.Listener{{Arn: "l", Port: port, Protocol: "HTTP", Rules: rules}}}
 }
 
-func forward(arn string) []state.ELBAction { return []state.ELBAction{{Type: "forward", TargetGroupArn: arn}} }
+func forward(arn string) []state.ELBAction {
+	return []state.ELBAction{{Type: "forward", TargetGroupArn: arn}}
+}
 
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
