@@ -33,7 +33,7 @@ package ecsapi
 //   - TagResource, UntagResource and ListTagsForResource name resourceArn.
 //   - The agent's reports, SubmitTaskStateChange and
 //     SubmitContainerStateChange, name the cluster and, when given, the task;
-//     Wharf's PollTasks the cluster and the container instance.
+//     Wharf's PollTasks and SubmitTaskStats the cluster and the container instance.
 //   - Operations that act on no particular resource (noResourceOps) and any
 //     operation without a rule name iam.NoResource, "*", which only a policy
 //     with Resource "*" covers.
@@ -153,6 +153,12 @@ var resourceRules = map[string]func(r *resolver, body []byte) error{
 		return r.clusterAndTask(in.Cluster, in.Task)
 	}),
 	agentproto.PollTasks: rule(func(r *resolver, in *agentproto.PollTasksRequest) error {
+		if err := r.cluster(in.Cluster); err != nil {
+			return err
+		}
+		return r.instances(in.Cluster, optional(in.ContainerInstanceArn))
+	}),
+	agentproto.SubmitTaskStats: rule(func(r *resolver, in *agentproto.SubmitTaskStatsRequest) error {
 		if err := r.cluster(in.Cluster); err != nil {
 			return err
 		}
