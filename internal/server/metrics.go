@@ -126,7 +126,7 @@ func authorizeObserver(x *Setup, r *http.Request, op string, resources []string)
 	if id, secret, ok := r.BasicAuth(); ok {
 		p = basicPrincipal(x.Config.Credentials, id, secret)
 		if p == nil {
-			return &awsproto.Error{Code: auth.CodeUnrecognizedClient, Status: http.StatusForbidden,
+			return &awsproto.Error{Code: auth.CodeUnrecognizedClient, Status: http.StatusBadRequest,
 				Message: "The access key ID and secret given with Basic authentication do not match a known user's."}
 		}
 	} else {
