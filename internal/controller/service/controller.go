@@ -308,6 +308,8 @@ type clusterEnv struct {
 	// groups lists the groups of each instance's tasks that are not
 	// STOPPED, for memberOf's task:group.
 	groups map[string][]string
+	// lb is the load balancing state, read when a service needs it.
+	lb *lbState
 }
 
 // tdInfo is what the controller needs of a task definition: whether an

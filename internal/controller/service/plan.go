@@ -79,7 +79,7 @@ func planReplica(svc *state.Service, views []*tview, canLaunch bool) plan {
 	// is room to start its replacement beside it.
 	for _, v := range sick {
 		if len(keep) >= desired || total >= maxTotal {
-			pl.stops = append(pl.stops, stopReq{v: v, reason: reasonHealthCheck, health: true})
+			pl.stops = append(pl.stops, stopReq{v: v, reason: v.healthReason(), health: true})
 		}
 	}
 	if failed {
@@ -239,7 +239,7 @@ func planDaemon(svc *state.Service, views []*tview, env *clusterEnv, targets []s
 			prim = prim[best : best+1]
 		}
 		if len(prim) == 1 && prim[0].unhealthy {
-			pl.stops = append(pl.stops, stopReq{v: prim[0], reason: reasonHealthCheck, health: true})
+			pl.stops = append(pl.stops, stopReq{v: prim[0], reason: prim[0].healthReason(), health: true})
 		}
 		if len(prim) == 0 && canLaunch && !failed && !stopping[id] && (len(old) == 0 || total+len(pl.onto) < maxTotal) {
 			pl.onto = append(pl.onto, id)

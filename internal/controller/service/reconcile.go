@@ -26,6 +26,9 @@ func (c *Controller) reconcileService(ctx context.Context, it state.Item[state.S
 	if err != nil {
 		return err
 	}
+	if err := c.balance(ctx, key, svc, views, env, now); err != nil {
+		return err
+	}
 	daemon := svc.SchedulingStrategy == model.SchedulingStrategyDaemon
 	var targets []string
 	if daemon && svc.Status == state.ServiceActive {
@@ -327,10 +330,12 @@ func (c *Controller) act(ctx context.Context, key string, svc *state.Service, pl
 	name := svc.ServiceName
 	var stopped []string
 	for _, s := range pl.stops {
-		if s.health {
+		if s.health && s.v.sickEvent != "" {
+			c.addEvent(key, svc, s.v.sickEvent, now)
+		} else if s.health {
 			c.addEvent(key, svc, msgHealthCheck(name, s.v.id), now)
 		}
-		if err := c.ln.StopServiceTask(ctx, env.cluster, s.v.t.TaskArn, s.reason); err != nil {
+		if err := c.stopTask(ctx, key, svc, s.v, s.reason, env, now); err != nil {
 			c.eventsFor(key, svc, msgsStopped(name, stopped), now)
 			return true, err
 		}

@@ -38,12 +38,24 @@ type tview struct {
 	draining  bool
 	healthy   bool
 	unhealthy bool // failed its health checks after the grace period
-	failed    bool // stopped without being asked to, before it was healthy
+	// sickReason and sickEvent, when set, say it failed its target
+	// group's health checks rather than its containers'.
+	sickReason, sickEvent string
+	failed                bool // stopped without being asked to, before it was healthy
 }
 
 // active is a task that is wanted and counts: not stopped or stopping, and
 // on an instance whose agent answers.
 func (v *tview) active() bool { return !v.stopped && !v.stopping && !v.lost && !v.gone }
+
+// healthReason is the stoppedReason of a task replaced for failing health
+// checks.
+func (v *tview) healthReason() string {
+	if v.sickReason != "" {
+		return v.sickReason
+	}
+	return reasonHealthCheck
+}
 
 // classify builds the views of a service's tasks.
 func (c *Controller) classify(ctx context.Context, svc *state.Service, tasks []*state.Task, env *clusterEnv, now time.Time) ([]*tview, error) {
@@ -79,6 +91,11 @@ func (c *Controller) classify(ctx context.Context, svc *state.Service, tasks []*
 			} else {
 				v.healthy = up >= c.tun.HealthyAfter
 			}
+			if len(svc.LoadBalancers) > 0 {
+				if err := c.lbHealth(ctx, svc, v, env, up, grace, hc); err != nil {
+					return nil, err
+				}
+			}
 		}
 		if !v.active() {
 			v.healthy, v.unhealthy = false, false
@@ -101,7 +118,7 @@ func isAfterRunning(status string) bool {
 // circuit breaker and the launch backoff: it failed its health checks, or it
 // stopped without anyone asking before it could have become healthy.
 func failedTask(t *state.Task, healthyAfter time.Duration) bool {
-	if t.StoppedReason == reasonHealthCheck {
+	if t.StoppedReason == reasonHealthCheck || strings.HasPrefix(t.StoppedReason, reasonELBHealthPrefix) {
 		return true
 	}
 	switch t.StopCode {
