@@ -4,14 +4,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/test-images.sh
-# The security tests drive the server with the aws CLI as well as the SDK.
-if ! command -v aws >/dev/null 2>&1; then
-  echo "==> installing the aws CLI (Debian's awscli)"
-  sudo=()
+# need COMMAND PACKAGE WHY installs a Debian package when its command is
+# missing.
+need() {
+  command -v "$1" >/dev/null 2>&1 && return
+  echo "==> installing $2 (Debian's package): $3"
+  local sudo=()
   [ "$(id -u)" -eq 0 ] || sudo=(sudo)
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli >/dev/null
-fi
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+}
+need aws awscli "the security tests drive the server with the aws CLI as well as the SDK"
+need chromium chromium "the web console's browser tests drive headless Chromium"
 echo "==> go vet ./..."
 go vet ./...
 echo "==> go test ./..."
