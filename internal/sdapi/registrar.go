@@ -50,6 +50,7 @@ type Registrar struct {
 	services   map[string][]model.ServiceRegistry
 	hosts      map[string]hostInfo
 	pending    map[string]bool
+	resyncAll  bool // a (re)listing asks the worker to look at every task
 	wake       chan struct{}
 
 	// Worker-only state.
@@ -135,6 +136,13 @@ func (r *Registrar) Run(ctx context.Context) {
 		case <-t.C:
 			r.enqueueAll()
 		case <-r.wake:
+			r.mu.Lock()
+			all := r.resyncAll
+			r.resyncAll = false
+			r.mu.Unlock()
+			if all {
+				r.enqueueAll()
+			}
 		}
 		r.drain(ctx)
 	}
@@ -148,8 +156,12 @@ func (r *Registrar) load(lists [][]store.KV, _ int64) {
 			r.putLocked(kv)
 		}
 	}
+	r.resyncAll = true
 	r.mu.Unlock()
-	r.enqueueAll()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
 }
 
 func (r *Registrar) apply(ev store.Event) {
@@ -292,7 +304,7 @@ func (r *Registrar) enqueueLocked(task string) {
 }
 
 // enqueueAll queues every service task known and every task the registrar
-// has instances for (whose task may be gone).
+// has instances for (whose task may be gone). Only the worker calls it.
 func (r *Registrar) enqueueAll() {
 	owners := r.api.catalog.owners()
 	r.mu.Lock()
