@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -85,11 +86,13 @@ func (b *tab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
-// text is the visible text of the first element sel matches.
+// text is the visible text of the first element sel matches, read in one
+// evaluation (a live update may replace the element at any moment).
 func (b *tab) text(sel string) string {
 	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	q, _ := json.Marshal(sel)
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const e = document.querySelector(` + string(q) + `); return e ? e.innerText.trim() : "(no " + ` + string(q) + ` + ")"; })()`))
 	if err != nil {
 		return "(" + err.Error() + ")"
 	}

@@ -32,6 +32,7 @@
       }
     }
   }
+  say("idle", "Connecting for live updates…");
   var es = new EventSource(location.pathname + location.search);
   es.addEventListener("open", function () {
     say("live", "Live: this page updates itself.");
