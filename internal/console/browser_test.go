@@ -92,7 +92,7 @@ func (b *tab) text(sel string) string {
 	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 	defer cancel()
 	q, _ := json.Marshal(sel)
-	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const e = document.querySelector(` + string(q) + `); return e ? e.innerText.trim() : "(no " + ` + string(q) + ` + ")"; })()`))
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const e = document.querySelector(`+string(q)+`); return e ? e.innerText.trim() : "(no " + `+string(q)+` + ")"; })()`))
 	if err != nil {
 		return "(" + err.Error() + ")"
 	}
