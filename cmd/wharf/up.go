@@ -172,6 +172,8 @@ Requests must be signed with %[4]s. Point the aws CLI at it:
   aws configure set region us-east-1 --profile wharf
   aws ecs list-container-instances --profile wharf --endpoint-url %[1]s
 
+The web console is at %[1]s/console/ (sign in with the key above).
+
 Press Ctrl-C to stop (tasks keep running and are adopted at the next start).
 `, srv.URL(), keyID, secret, keyNote)
 	}()
