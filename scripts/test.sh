@@ -16,6 +16,7 @@ need() {
 }
 need aws awscli "the security tests drive the server with the aws CLI as well as the SDK"
 need chromium chromium "the web console's browser tests drive headless Chromium"
+need etcd etcd-server "the etcd store backend and the high-availability tests run real etcd members"
 echo "==> go vet ./..."
 go vet ./...
 echo "==> go test ./..."
