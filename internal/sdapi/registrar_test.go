@@ -274,3 +274,33 @@ func TestServiceRegistriesHealth(t *testing.T) {
 		t.Fatal("the sick service's tasks were never found unhealthy and stopped; the test proves nothing")
 	}
 }
+
+// TestServiceRegistriesUpdate removes a service's registry and gives it back
+// with UpdateService: the tasks leave the name and come back.
+func TestServiceRegistriesUpdate(t *testing.T) {
+	e := startCluster(t, 1, 0)
+	dnsAddr := e.startDNS(t)
+	nsID := e.privateNamespace(t, "app.local")
+	cm := e.dnsService(t, nsID, "web", "", false)
+	e.taskDef(t, "web", false, nil)
+	reg := []ecstypes.ServiceRegistry{{RegistryArn: cm.Arn, ContainerName: aws.String("web"), ContainerPort: aws.Int32(8080)}}
+	must[*ecs.CreateServiceOutput](t, "CreateService")(e.srv.Client.CreateService(e.ctx, &ecs.CreateServiceInput{
+		ServiceName: aws.String("web"), TaskDefinition: aws.String("web"), DesiredCount: aws.Int32(2), ServiceRegistries: reg}))
+	e.converged(t, dnsAddr, "web", 2)
+
+	out := must[*ecs.UpdateServiceOutput](t, "UpdateService")(e.srv.Client.UpdateService(e.ctx, &ecs.UpdateServiceInput{
+		Service: aws.String("web"), ServiceRegistries: []ecstypes.ServiceRegistry{}}))
+	if len(out.Service.ServiceRegistries) != 0 {
+		t.Fatalf("registries after removal = %+v", out.Service.ServiceRegistries)
+	}
+	waitFor(t, 10*time.Second, "the tasks to leave", func() bool { return len(e.discovered(t, "app.local", "web")) == 0 })
+	if n := len(e.runningEndpoints(t, "web")); n != 2 {
+		t.Fatalf("%d tasks running after the registry went; want the 2 still running", n)
+	}
+
+	_, err := e.srv.Client.UpdateService(e.ctx, &ecs.UpdateServiceInput{Service: aws.String("web"),
+		ServiceRegistries: []ecstypes.ServiceRegistry{{RegistryArn: cm.Arn, ContainerName: aws.String("web"), ContainerPort: aws.Int32(1)}}})
+	wantErr(t, "unmapped port", err, "InvalidParameterException", "containerPort 1")
+	must[*ecs.UpdateServiceOutput](t, "UpdateService")(e.srv.Client.UpdateService(e.ctx, &ecs.UpdateServiceInput{Service: aws.String("web"), ServiceRegistries: reg}))
+	e.converged(t, dnsAddr, "web", 2)
+}
