@@ -108,9 +108,17 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		log:      logger,
 		done:     make(chan struct{}),
 	}
-	pingCtx, cancel := context.WithTimeout(ctx, opts.DialTimeout)
+	// The revision key exists from the start, so that Revision never
+	// falls back to etcd's cluster-wide revision (see Revision). Writing it
+	// also checks that etcd answers, so a wrong endpoint fails here rather
+	// than at the first request.
+	initCtx, cancel := context.WithTimeout(ctx, opts.DialTimeout)
 	defer cancel()
-	if _, err := s.Revision(pingCtx); err != nil {
+	_, err = cli.Txn(initCtx).
+		If(clientv3.Compare(clientv3.CreateRevision(s.revKey), "=", 0)).
+		Then(clientv3.OpPut(s.revKey, "")).
+		Commit()
+	if err != nil {
 		_ = cli.Close()
 		return nil, fmt.Errorf("etcd: no answer from %s: %w", strings.Join(opts.Endpoints, ","), err)
 	}
@@ -190,16 +198,25 @@ func (s *Store) List(ctx context.Context, prefix string, opts store.ListOptions)
 	return kvs, resp.Header.Revision, nil
 }
 
-// Revision is the revision of a linearizable read of the revision key.
+// Revision is the revision of this store's last commit: the mod revision
+// of the key every commit writes. etcd's own revision would be wrong on a
+// shared etcd, where other prefixes' writes raise it: a reader waiting for
+// its watch to reach the store revision would wait for an event that never
+// comes under this prefix.
 func (s *Store) Revision(ctx context.Context) (int64, error) {
 	if err := s.usable(ctx); err != nil {
 		return 0, err
 	}
-	resp, err := s.cli.Get(ctx, s.revKey, clientv3.WithCountOnly())
+	resp, err := s.cli.Get(ctx, s.revKey)
 	if err != nil {
 		return 0, s.wrap(ctx, err)
 	}
-	return resp.Header.Revision, nil
+	if len(resp.Kvs) == 0 {
+		// Deleted behind Wharf's back: the cluster-wide revision is an
+		// upper bound, which is safe for everything but waiting on it.
+		return resp.Header.Revision, nil
+	}
+	return resp.Kvs[0].ModRevision, nil
 }
 
 // Compact drops etcd's history before rev, so Watch from before rev

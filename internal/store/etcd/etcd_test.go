@@ -55,8 +55,14 @@ func TestPrefixesIsolate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustPut(t, a, "clusters/x", "from a")
+	ra := mustPut(t, a, "clusters/x", "from a")
 	rb := mustPut(t, b, "clusters/y", "from b")
+	// b's commit raised etcd's revision, but a's store has not changed: a
+	// reader of a that waits for its watch to reach a.Revision() must not
+	// wait for an event under /b/.
+	if rev, err := a.Revision(ctx); err != nil || rev != ra {
+		t.Fatalf("a.Revision() after a commit under /b/ = %d, %v; want a's last commit %d", rev, err, ra)
+	}
 	if ev := <-watchB; ev.KV.Key != "clusters/y" || ev.KV.Revision != rb {
 		t.Fatalf("b's watch saw %+v first; want its own clusters/y at %d", ev, rb)
 	}
