@@ -83,6 +83,10 @@ type Controller struct {
 	log  *slog.Logger
 	tds  map[string]*tdInfo              // task definition ARN → what the controller needs of it
 	held map[string][]model.ServiceEvent // service key → events not yet written (a write lost a race)
+	// rebalances are the rebalancing steps under way, rebalancedAt when each
+	// service's last one ended (rebalance.go), by service key.
+	rebalances   map[string]rebalanceStep
+	rebalancedAt map[string]time.Time
 
 	mu    sync.Mutex
 	dirty map[string]bool // clusters changed since the last round
@@ -94,6 +98,7 @@ func New(cfg Config) *Controller {
 	c := &Controller{
 		st: cfg.Store, ln: cfg.Launcher, tun: cfg.Tuning.withDefaults(), now: cfg.Now, log: cfg.Log,
 		tds: map[string]*tdInfo{}, held: map[string][]model.ServiceEvent{},
+		rebalances: map[string]rebalanceStep{}, rebalancedAt: map[string]time.Time{},
 		dirty: map[string]bool{}, kick: make(chan struct{}, 1),
 	}
 	if c.now == nil {

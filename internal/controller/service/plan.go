@@ -48,7 +48,9 @@ func stopAll(views []*tview, reason string) plan {
 // instances, unhealthy, surplus) while the healthy ones stay at or above
 // minimumHealthyPercent. Lost tasks (agent disconnected) are not counted, so
 // they are replaced; when they come back they are surplus.
-func planReplica(svc *state.Service, views []*tview, canLaunch bool) plan {
+// holdWarming, during a rebalancing step, keeps the surplus until every task
+// runs and is healthy, so the step's new task is never the one stopped.
+func planReplica(svc *state.Service, views []*tview, canLaunch, holdWarming bool) plan {
 	p := svc.Primary()
 	reason := scalingReason(p.Id)
 	if svc.Status == state.ServiceDraining {
@@ -111,7 +113,14 @@ func planReplica(svc *state.Service, views []*tview, canLaunch bool) plan {
 	}
 	take(moving, len(moving), false)
 	take(old, len(old), false)
-	take(keep, len(keep)-desired, true)
+	if holdWarming {
+		for _, v := range keep {
+			if !v.running || !v.healthy {
+				return pl
+			}
+		}
+	}
+	take(keep, len(keep)-desired, !holdWarming)
 	return pl
 }
 

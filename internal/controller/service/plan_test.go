@@ -141,7 +141,7 @@ func TestPlanReplica(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			p := planReplica(tc.svc, tc.views, tc.canLaunch)
+			p := planReplica(tc.svc, tc.views, tc.canLaunch, false)
 			if p.launch != tc.wantLaunch || fmt.Sprint(stopIDs(p)) != fmt.Sprint(tc.wantStops) {
 				t.Errorf("planReplica = launch %d, stop %v; want launch %d, stop %v", p.launch, stopIDs(p), tc.wantLaunch, tc.wantStops)
 			}
@@ -153,7 +153,7 @@ func TestPlanReplicaDrainingServiceStopsEverything(t *testing.T) {
 	svc := service(0, 100, 200, model.DeploymentRolloutStateCompleted)
 	svc.Status = state.ServiceDraining
 	views := []*tview{task("a@i1/za", depNew), task("b@i2/zb", depNew, "lost"), task("c@i2/zb", depNew, "stopped"), task("d@i2/zb", depNew, "stopping")}
-	p := planReplica(svc, views, true)
+	p := planReplica(svc, views, true, false)
 	if p.launch != 0 || fmt.Sprint(stopIDs(p)) != "[a b]" {
 		t.Errorf("planReplica of a DRAINING service = launch %d, stop %v; want 0, [a b]", p.launch, stopIDs(p))
 	}

@@ -58,7 +58,11 @@ func (c *Controller) reconcileService(ctx context.Context, it state.Item[state.S
 	if daemon {
 		pl = planDaemon(svc, views, env, targets, canLaunch)
 	} else {
-		pl = planReplica(svc, views, canLaunch)
+		hold := c.rebalancing(key, views, desired, now)
+		pl = planReplica(svc, views, canLaunch, hold)
+		if canLaunch && !hold {
+			pl = c.planRebalance(key, svc, views, env, pl, now)
+		}
 	}
 	acted, err := c.act(ctx, key, svc, pl, env, now)
 	if err != nil {
