@@ -83,6 +83,7 @@ func New(cfg Config) *API {
 	a.stopping = make(chan struct{})
 	s := awsproto.NewService(model.TargetPrefix, model.Operations)
 	a.registerClusters(s)
+	a.registerCapacityProviders(s)
 	a.registerTaskDefinitions(s)
 	a.registerContainerInstances(s)
 	a.registerAttributes(s)

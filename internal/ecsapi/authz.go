@@ -31,6 +31,9 @@ package ecsapi
 //     a policy must cover every revision of the family: "FAMILY:*" or
 //     "FAMILY*" does, "FAMILY:3" does not. DeleteTaskDefinitions names each.
 //   - TagResource, UntagResource and ListTagsForResource name resourceArn.
+//   - Capacity provider operations name capacity-provider/NAME: the one
+//     created, updated or deleted, each one DescribeCapacityProviders lists
+//     (none: "*"). PutClusterCapacityProviders names the cluster only.
 //   - The agent's reports, SubmitTaskStateChange and
 //     SubmitContainerStateChange, name the cluster and, when given, the task;
 //     Wharf's PollTasks and SubmitTaskStats the cluster and the container instance.
@@ -207,6 +210,13 @@ var resourceRules = map[string]func(r *resolver, body []byte) error{
 		return r.each("taskDefinitions", in.TaskDefinitions, (*resolver).taskDefinition)
 	}),
 
+	"CreateCapacityProvider": refRule((*resolver).provider, func(in *model.CreateCapacityProviderRequest) string { return in.Name }),
+	"UpdateCapacityProvider": refRule((*resolver).provider, func(in *model.UpdateCapacityProviderRequest) string { return in.Name }),
+	"DeleteCapacityProvider": refRule((*resolver).provider, func(in *model.DeleteCapacityProviderRequest) string { return in.CapacityProvider }),
+	"DescribeCapacityProviders": rule(func(r *resolver, in *model.DescribeCapacityProvidersRequest) error {
+		return r.each("capacityProviders", in.CapacityProviders, (*resolver).provider)
+	}),
+
 	"TagResource":         refRule((*resolver).taggable, func(in *model.TagResourceRequest) string { return in.ResourceArn }),
 	"UntagResource":       refRule((*resolver).taggable, func(in *model.UntagResourceRequest) string { return in.ResourceArn }),
 	"ListTagsForResource": refRule((*resolver).taggable, func(in *model.ListTagsForResourceRequest) string { return in.ResourceArn }),
@@ -334,6 +344,19 @@ func (r *resolver) clusterAndTask(clusterRef, task string) error {
 		return err
 	}
 	return r.tasks(clusterRef, optional(task))
+}
+
+// provider adds the capacity provider a name or ARN names.
+func (r *resolver) provider(ref string) error {
+	if ref == "" {
+		return nil
+	}
+	name, err := providerName(ref)
+	if err != nil {
+		return err
+	}
+	r.add(r.arns.CapacityProvider(name))
+	return nil
 }
 
 // taskDefinition adds the task definition a reference names: one revision,

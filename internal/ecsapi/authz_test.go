@@ -91,6 +91,12 @@ func TestResources(t *testing.T) {
 		{"ListTagsForResource", `{"resourceArn":"` + azPrefix + `task/prod/` + taskID + `"}`, []string{azPrefix + "task/prod/" + taskID}},
 		{"ListTagsForResource", `{"resourceArn":"` + azPrefix + `capacity-provider/cp1"}`, []string{azPrefix + "capacity-provider/cp1"}},
 
+		{"CreateCapacityProvider", `{"name":"cp1"}`, []string{azPrefix + "capacity-provider/cp1"}},
+		{"UpdateCapacityProvider", `{"name":"arn:aws:ecs:us-east-1:1:capacity-provider/cp1"}`, []string{azPrefix + "capacity-provider/cp1"}},
+		{"DeleteCapacityProvider", `{"capacityProvider":"cp1"}`, []string{azPrefix + "capacity-provider/cp1"}},
+		{"DescribeCapacityProviders", `{"capacityProviders":["cp1","FARGATE"]}`, []string{azPrefix + "capacity-provider/cp1", azPrefix + "capacity-provider/FARGATE"}},
+		{"DescribeCapacityProviders", `{}`, []string{iam.NoResource}},
+
 		{"ListClusters", `{}`, []string{iam.NoResource}},
 		{"ListTaskDefinitions", `{"familyPrefix":"web"}`, []string{iam.NoResource}},
 		{"PutAccountSetting", `{"name":"containerInsights","value":"enabled"}`, []string{iam.NoResource}},
@@ -122,6 +128,8 @@ func TestResourcesRefuses(t *testing.T) {
 		{"DeleteCluster", `{"cluster":"pr*d"}`, codeInvalidParameter, "pr*d"},
 		{"DeleteCluster", `{"cluster":"prod/x"}`, codeInvalidParameter, "prod/x"},
 		{"CreateCluster", `{"clusterName":"*"}`, codeInvalidParameter, `"*"`},
+		{"CreateCapacityProvider", `{"name":"cp*"}`, codeInvalidParameter, `"cp*"`},
+		{"DescribeCapacityProviders", `{"capacityProviders":["a/b"]}`, codeInvalidParameter, `"a/b"`},
 		{"CreateCluster", `{"clusterName":"` + azPrefix + `cluster/prod"}`, codeInvalidParameter, "cluster name"},
 		{"DescribeClusters", `{"clusters":["ok","p?"]}`, codeInvalidParameter, "p?"},
 		{"DescribeClusters", `{"clusters":["arn:aws:ecs:r:a:cluster/*"]}`, codeInvalidParameter, `"*"`},

@@ -26,10 +26,6 @@ const (
 	clusterInactive = "INACTIVE"
 )
 
-// builtinCapacityProviders are the providers every cluster may name without
-// creating them first.
-var builtinCapacityProviders = []string{"FARGATE", "FARGATE_SPOT"}
-
 func validateClusterSettings(settings []model.ClusterSetting) error {
 	for _, s := range settings {
 		if s.Name != model.ClusterSettingNameContainerInsights {
@@ -58,29 +54,6 @@ func applySettings(have, set []model.ClusterSetting) []model.ClusterSetting {
 	return out
 }
 
-func validateCapacityProviders(names []string, strategy []model.CapacityProviderStrategyItem) error {
-	for _, n := range names {
-		if !slices.Contains(builtinCapacityProviders, n) {
-			return invalidParam("Capacity provider %q does not exist; create it with CreateCapacityProvider, or use FARGATE or FARGATE_SPOT.", n)
-		}
-	}
-	if len(strategy) > 20 {
-		return invalidParam("A capacity provider strategy may hold at most 20 providers; got %d.", len(strategy))
-	}
-	for _, item := range strategy {
-		if !slices.Contains(names, item.CapacityProvider) {
-			return invalidParam("The default capacity provider strategy names %q, which is not among the cluster's capacityProviders.", item.CapacityProvider)
-		}
-		if w := model.Val(item.Weight); w < 0 || w > 1000 {
-			return invalidParam("Capacity provider weight must be between 0 and 1000; got %d.", w)
-		}
-		if b := model.Val(item.Base); b < 0 || b > 100000 {
-			return invalidParam("Capacity provider base must be between 0 and 100000; got %d.", b)
-		}
-	}
-	return nil
-}
-
 func (a *API) CreateCluster(ctx context.Context, in *model.CreateClusterRequest) (*model.CreateClusterResponse, error) {
 	name := in.ClusterName
 	if name == "" {
@@ -93,9 +66,6 @@ func (a *API) CreateCluster(ctx context.Context, in *model.CreateClusterRequest)
 		return nil, err
 	}
 	if err := validateClusterSettings(in.Settings); err != nil {
-		return nil, err
-	}
-	if err := validateCapacityProviders(in.CapacityProviders, in.DefaultCapacityProviderStrategy); err != nil {
 		return nil, err
 	}
 	if in.ServiceConnectDefaults != nil {
@@ -121,6 +91,10 @@ func (a *API) CreateCluster(ctx context.Context, in *model.CreateClusterRequest)
 		case err != nil && !isNotFound(err):
 			return err
 		}
+		txn, err := a.providerChanges(ctx, name, nil, in.CapacityProviders, in.DefaultCapacityProviderStrategy)
+		if err != nil {
+			return err
+		}
 		c := state.Cluster{Cluster: model.Cluster{
 			ClusterArn:                      a.arns.Cluster(name),
 			ClusterName:                     name,
@@ -131,10 +105,9 @@ func (a *API) CreateCluster(ctx context.Context, in *model.CreateClusterRequest)
 			CapacityProviders:               in.CapacityProviders,
 			DefaultCapacityProviderStrategy: in.DefaultCapacityProviderStrategy,
 		}}
-		_, err = a.st.Commit(ctx, store.Txn{
-			Conds: []store.Cond{{Key: state.ClusterKey(name), Revision: rev}},
-			Ops:   []store.Op{state.Put(state.ClusterKey(name), c)},
-		})
+		txn.Conds = append(txn.Conds, store.Cond{Key: state.ClusterKey(name), Revision: rev})
+		txn.Ops = append(txn.Ops, state.Put(state.ClusterKey(name), c))
+		_, err = a.st.Commit(ctx, txn)
 		out = &c.Cluster
 		return err
 	})
@@ -384,6 +357,9 @@ func (a *API) DeleteCluster(ctx context.Context, in *model.DeleteClusterRequest)
 		return nil
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := a.releaseProviders(ctx, c.ClusterName, c.CapacityProviders); err != nil {
 		return nil, err
 	}
 	return &model.DeleteClusterResponse{Cluster: c}, nil

@@ -59,8 +59,16 @@ func (a *API) ExplainPlacement(ctx context.Context, in *agentproto.ExplainPlacem
 	if err != nil {
 		return nil, err
 	}
-	if l.launchType, err = resolveLaunchType(rt.LaunchType, rt.CapacityProviderStrategy, l.cluster.DefaultCapacityProviderStrategy); err != nil {
+	var strategy []model.CapacityProviderStrategyItem
+	if l.launchType, strategy, err = resolveCapacity(l.cluster, rt.LaunchType, rt.CapacityProviderStrategy); err != nil {
 		return nil, err
+	}
+	switch {
+	case task != nil && task.CapacityProviderName != "":
+		l.capacityProvider = task.CapacityProviderName
+	case len(strategy) > 0:
+		// The explanation is of the first provider the strategy would use.
+		l.capacityProvider = splitStrategy(strategy, 1, nil)[0].provider
 	}
 	constraints, strategies := rt.PlacementConstraints, rt.PlacementStrategy
 	defaults := scheduler.RunTaskDefaultStrategies()

@@ -453,6 +453,7 @@ func schedRequest(l *taskLaunch, count int, constraints []model.PlacementConstra
 	for _, at := range l.td.RequiresAttributes {
 		r.RequiresAttributes = append(r.RequiresAttributes, scheduler.Attribute{Name: at.Name, Value: at.Value})
 	}
+	capacityRequirements(l, &r)
 	all := append([]model.PlacementConstraint(nil), constraints...)
 	for _, c := range l.td.PlacementConstraints {
 		all = append(all, model.PlacementConstraint{Type: model.PlacementConstraintType(c.Type), Expression: c.Expression})

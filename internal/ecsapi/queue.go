@@ -176,6 +176,7 @@ func (a *API) placeWaiting(ctx context.Context, cluster string, w waitingTask) (
 		return nil, err
 	}
 	l.launchType = t.LaunchType
+	l.capacityProvider = t.CapacityProviderName
 	req, err := schedRequest(l, 1, t.PlacementConstraints, t.PlacementStrategy, scheduler.RunTaskDefaultStrategies())
 	if err != nil {
 		return nil, err

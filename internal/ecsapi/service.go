@@ -64,8 +64,16 @@ func (a *API) CreateService(ctx context.Context, in *model.CreateServiceRequest)
 	if err != nil {
 		return nil, err
 	}
-	lt, err := resolveLaunchType(in.LaunchType, in.CapacityProviderStrategy, c.DefaultCapacityProviderStrategy)
+	lt, cps, err := resolveCapacity(c, in.LaunchType, in.CapacityProviderStrategy)
 	if err != nil {
+		return nil, err
+	}
+	if strategy == model.SchedulingStrategyDaemon {
+		if lt, cps, err = daemonCapacity(in.LaunchType, in.CapacityProviderStrategy); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkPlatformVersion(in.PlatformVersion, lt); err != nil {
 		return nil, err
 	}
 	td, err := a.serviceTaskDefinition(ctx, in.TaskDefinition, lt, in.NetworkConfiguration, len(in.PlacementConstraints))
@@ -103,6 +111,7 @@ func (a *API) CreateService(ctx context.Context, in *model.CreateServiceRequest)
 			return invalidParam("Unable to Start a service that is still Draining. Service %s is being deleted; wait until it is INACTIVE, or choose another serviceName.", in.ServiceName)
 		}
 		s := a.newService(c, in, strategy, lt, td.TaskDefinitionArn)
+		setServiceCapacity(s, lt, cps, in.PlatformVersion, in.NetworkConfiguration)
 		s.CreateHash = hash
 		_, err = a.st.Commit(ctx, store.Txn{
 			Conds: []store.Cond{{Key: state.ClusterKey(cluster), Revision: crev}, {Key: key, Revision: rev}},
@@ -130,6 +139,9 @@ func (a *API) serviceTaskDefinition(ctx context.Context, ref string, lt model.La
 		return nil, err
 	}
 	if err := checkNetwork(td, nc); err != nil {
+		return nil, err
+	}
+	if err := checkAwsvpc(td, lt, nc); err != nil {
 		return nil, err
 	}
 	for _, pc := range td.PlacementConstraints {
@@ -255,7 +267,7 @@ func (a *API) UpdateService(ctx context.Context, in *model.UpdateServiceRequest)
 		}
 	}
 	if len(in.CapacityProviderStrategy) > 0 {
-		if _, err := resolveLaunchType("", in.CapacityProviderStrategy, nil); err != nil {
+		if err := validateStrategyShape("capacityProviderStrategy", in.CapacityProviderStrategy); err != nil {
 			return nil, err
 		}
 	}
@@ -267,6 +279,9 @@ func (a *API) UpdateService(ctx context.Context, in *model.UpdateServiceRequest)
 	out, err := a.updateService(ctx, cluster, name, func(s *state.Service) error {
 		if s.Status != state.ServiceActive {
 			return awsproto.Errorf(codeServiceNotActive, "Service was not ACTIVE: service %s is %s (being deleted or deleted). Create a new service instead.", name, s.Status)
+		}
+		if err := a.updateServiceCapacity(ctx, s, in); err != nil {
+			return err
 		}
 		strategy := s.SchedulingStrategy
 		if err := validateDesiredCount(strategy, in.DesiredCount, false); err != nil {
@@ -287,7 +302,11 @@ func (a *API) UpdateService(ctx context.Context, in *model.UpdateServiceRequest)
 			if ref == "" {
 				ref = s.TaskDefinition
 			}
-			td, err := a.serviceTaskDefinitionForUpdate(ctx, ref, in.TaskDefinition != "", s.LaunchType, in.NetworkConfiguration, constraints)
+			nc := in.NetworkConfiguration
+			if nc == nil {
+				nc = s.NetworkConfiguration
+			}
+			td, err := a.serviceTaskDefinitionForUpdate(ctx, ref, in.TaskDefinition != "", serviceLaunchType(&s.Service), nc, constraints)
 			if err != nil {
 				return err
 			}
@@ -302,6 +321,7 @@ func (a *API) UpdateService(ctx context.Context, in *model.UpdateServiceRequest)
 		applyServiceUpdate(s, in, now)
 		if tdArn != s.TaskDefinition || model.Val(in.ForceNewDeployment) || s.Primary() == nil {
 			s.StartDeployment(tdArn, now)
+			fillDeploymentCapacity(s)
 		}
 		return nil
 	})
@@ -324,6 +344,9 @@ func (a *API) serviceTaskDefinitionForUpdate(ctx context.Context, ref string, gi
 	}
 	td := &rec.TaskDefinition
 	if err := checkNetwork(td, nc); err != nil {
+		return nil, err
+	}
+	if err := checkAwsvpc(td, lt, nc); err != nil {
 		return nil, err
 	}
 	if n := constraints + len(td.PlacementConstraints); n > maxConstraints {

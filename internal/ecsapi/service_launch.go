@@ -3,6 +3,8 @@ package ecsapi
 import (
 	"context"
 
+	"github.com/wharf-ecs/wharf/internal/awsproto"
+
 	"github.com/wharf-ecs/wharf/internal/model"
 	"github.com/wharf-ecs/wharf/internal/scheduler"
 	"github.com/wharf-ecs/wharf/internal/state"
@@ -67,9 +69,19 @@ func (a *API) LaunchServiceTasks(ctx context.Context, in ServiceLaunch) (launche
 	if err != nil {
 		return nil, nil, err
 	}
+	svc, err := a.serviceCapacity(ctx, l.cluster.ClusterName, in.Service)
+	if err != nil {
+		if _, ok := awsproto.AsError(err); !ok {
+			return nil, nil, err
+		}
+		svc = &state.Service{}
+	}
+	l.network = svc.NetworkConfiguration
 	l.launchType = in.LaunchType
+	var strategy []model.CapacityProviderStrategyItem
 	if l.launchType == "" {
-		l.launchType = model.LaunchTypeEc2
+		l.launchType = serviceLaunchType(&svc.Service)
+		strategy = svc.CapacityProviderStrategy
 	}
 	if err := checkLaunchType(l.td, l.launchType); err != nil {
 		return nil, nil, err
@@ -100,7 +112,12 @@ func (a *API) LaunchServiceTasks(ctx context.Context, in ServiceLaunch) (launche
 		}
 		return launched, out.Failures, nil
 	}
-	if ok, err := a.hasActiveInstance(ctx, l.cluster.ClusterName); err != nil || !ok {
+	if len(strategy) > 0 {
+		return a.launchServiceStrategy(ctx, l, strategy, in.Count)
+	}
+	if l.launchType == model.LaunchTypeFargate {
+		l.waitFor = defaultCapacityWait
+	} else if ok, err := a.hasActiveInstance(ctx, l.cluster.ClusterName); err != nil || !ok {
 		return nil, []model.Failure{{Arn: l.cluster.ClusterArn, Reason: ReasonNoInstances,
 			Detail: "No Container Instances were found in your cluster."}}, err
 	}

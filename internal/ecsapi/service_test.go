@@ -152,10 +152,10 @@ func TestCreateServiceRejectsBadInput(t *testing.T) {
 		{"unknown task definition", func(in *ecs.CreateServiceInput) { in.TaskDefinition = aws.String("nope:3") }, "ClientException", "does not exist"},
 		{"no desired count", func(in *ecs.CreateServiceInput) { in.DesiredCount = nil }, "InvalidParameterException", "desiredCount is required"},
 		{"negative desired count", func(in *ecs.CreateServiceInput) { in.DesiredCount = aws.Int32(-1) }, "InvalidParameterException", "0 or more"},
-		{"fargate", func(in *ecs.CreateServiceInput) { in.LaunchType = types.LaunchTypeFargate }, "InvalidParameterException", "arrives in a later release"},
+		{"fargate", func(in *ecs.CreateServiceInput) { in.LaunchType = types.LaunchTypeFargate }, "InvalidParameterException", "does not support launch_type FARGATE"},
 		{"capacity provider", func(in *ecs.CreateServiceInput) {
 			in.CapacityProviderStrategy = []types.CapacityProviderStrategyItem{{CapacityProvider: aws.String("cp")}}
-		}, "InvalidParameterException", "capacity providers"},
+		}, "InvalidParameterException", "not associated with the cluster"},
 		{"code deploy", func(in *ecs.CreateServiceInput) {
 			in.DeploymentController = &types.DeploymentController{Type: types.DeploymentControllerTypeCodeDeploy}
 		}, "InvalidParameterException", "CODE_DEPLOY deployment controller is not supported"},

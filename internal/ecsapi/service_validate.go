@@ -80,8 +80,6 @@ func (x serviceExtras) validate() error {
 		return invalidParam("volumeConfigurations (Amazon EBS volumes configured at deployment) are not supported by Wharf; use the task definition's host or Docker volumes.")
 	case len(x.VpcLattice) > 0:
 		return invalidParam("vpcLatticeConfigurations are not supported by Wharf; remove them.")
-	case x.PlatformVersion != "":
-		return invalidParam("platformVersion applies only to the FARGATE launch type, which Wharf does not support yet; remove it.")
 	case x.Role != "" && !x.HasLoadBalancers:
 		return invalidParam("role is only permitted with a load balancer: give loadBalancers, or remove role.")
 	}

@@ -127,7 +127,25 @@ func (a *API) findTagged(ctx context.Context, arn string) (*tagged, error) {
 		}
 		return a.taggedService(ctx, cluster, name)
 	case "capacity-provider":
-		return nil, invalidParam("The specified capacity provider does not exist: %s. Wharf has no capacity providers other than FARGATE and FARGATE_SPOT, which cannot be tagged.", arn)
+		if len(p.Parts) != 1 || !validName(p.Parts[0]) {
+			return nil, invalidARN(arn, "is not a capacity provider ARN (arn:aws:ecs:REGION:ACCOUNT:capacity-provider/NAME)")
+		}
+		name := p.Parts[0]
+		if isFargateProvider(name) {
+			return nil, invalidParam("The %s capacity provider is reserved by ECS and cannot be tagged.", name)
+		}
+		key := state.CapacityProviderKey(name)
+		cp, rev, err := state.Get[state.CapacityProvider](ctx, a.st, key)
+		if isNotFound(err) || err == nil && cp.Status == model.CapacityProviderStatusInactive {
+			return nil, providerNotFound(name)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &tagged{key: key, rev: rev, tags: cp.Tags, put: func(t []model.Tag) store.Op {
+			cp.Tags = t
+			return state.Put(key, cp)
+		}}, nil
 	case "task-set":
 		return nil, invalidParam("The specified task set does not exist: %s.", arn)
 	}

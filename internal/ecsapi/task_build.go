@@ -56,6 +56,11 @@ type taskLaunch struct {
 	// waitFor is how long RunTask's tasks that fit nowhere wait for
 	// capacity, PROVISIONING, instead of failing (0: they fail, as in ECS).
 	waitFor time.Duration
+	// capacityProvider is the provider of the strategy the tasks come from
+	// ("" for a launch type).
+	capacityProvider string
+	// network is the awsvpc configuration of the launch (nil otherwise).
+	network *model.NetworkConfiguration
 }
 
 // prepareLaunch validates the shared input, resolves the cluster and the task
@@ -137,6 +142,9 @@ func (a *API) prepareLaunch(ctx context.Context, in launchInput, startedByMax in
 
 // checkLaunchType refuses a launch type the task definition does not allow.
 func checkLaunchType(td *model.TaskDefinition, lt model.LaunchType) error {
+	if lt == model.LaunchTypeFargate && !slices.Contains(td.Compatibilities, model.CompatibilityFargate) {
+		return invalidParam("Task definition does not support launch_type FARGATE: its compatibilities are %v. A Fargate task needs networkMode awsvpc and task-level cpu and memory of a Fargate size; register a revision with requiresCompatibilities FARGATE to be told what is missing.", td.Compatibilities)
+	}
 	if len(td.RequiresCompatibilities) == 0 {
 		return nil
 	}
@@ -146,11 +154,10 @@ func checkLaunchType(td *model.TaskDefinition, lt model.LaunchType) error {
 	return invalidParam("Task definition does not support launch_type %s. Its requiresCompatibilities are %v; register a revision that includes %s.", lt, td.RequiresCompatibilities, lt)
 }
 
+// checkNetwork refuses a networkConfiguration for a task definition whose
+// network mode is not awsvpc; checkAwsvpc checks one that is.
 func checkNetwork(td *model.TaskDefinition, nc *model.NetworkConfiguration) error {
-	if td.NetworkMode == model.NetworkModeAwsvpc {
-		return invalidParam("The awsvpc network mode is not supported by Wharf yet; register a task definition revision with networkMode bridge or host.")
-	}
-	if nc != nil {
+	if nc != nil && td.NetworkMode != model.NetworkModeAwsvpc {
 		return invalidParam("Network Configuration is not valid for the given networkMode of this task definition: networkConfiguration applies only to the awsvpc network mode; remove it.")
 	}
 	return nil
@@ -361,6 +368,11 @@ func (a *API) newTask(l *taskLaunch, inst *state.ContainerInstance, now *model.T
 	if l.demand.Memory > 0 {
 		t.Memory = strconv.Itoa(int(l.demand.Memory))
 	}
+	t.CapacityProviderName = l.capacityProvider
+	if l.launchType == model.LaunchTypeFargate {
+		t.PlatformVersion, t.PlatformFamily = fargatePlatformVersion, fargatePlatformFamily
+	}
+	a.addNetworkAttachment(t, l)
 	// ECS reports the CPU architecture of the instance the task landed on;
 	// an instance whose agent did not report one gets none rather than a guess.
 	if arch := instanceAttr(inst, "ecs.cpu-architecture"); arch != "" {

@@ -44,7 +44,7 @@ func TestRunTaskRejectsBadInput(t *testing.T) {
 	}{
 		{"count 0", base(func(in *ecs.RunTaskInput) { in.Count = aws.Int32(0) }), "InvalidParameterException", "count must be between 1 and 10"},
 		{"count 11", base(func(in *ecs.RunTaskInput) { in.Count = aws.Int32(11) }), "InvalidParameterException", "count must be between 1 and 10"},
-		{"fargate", base(func(in *ecs.RunTaskInput) { in.LaunchType = types.LaunchTypeFargate }), "InvalidParameterException", "FARGATE launch type is not supported by Wharf yet"},
+		{"fargate", base(func(in *ecs.RunTaskInput) { in.LaunchType = types.LaunchTypeFargate }), "InvalidParameterException", "does not support launch_type FARGATE"},
 		{"fargate provider", base(func(in *ecs.RunTaskInput) {
 			in.CapacityProviderStrategy = []types.CapacityProviderStrategyItem{{CapacityProvider: aws.String("FARGATE_SPOT")}}
 		}), "InvalidParameterException", "FARGATE"},
@@ -86,7 +86,7 @@ func TestRunTaskRejectsBadInput(t *testing.T) {
 		{"startedBy bad character", base(func(in *ecs.RunTaskInput) { in.StartedBy = aws.String("me@home") }), "InvalidParameterException", "only letters"},
 		{"inactive revision", base(func(in *ecs.RunTaskInput) { in.TaskDefinition = aws.String("old:1") }), "ClientException", "INACTIVE"},
 		{"unknown task definition", base(func(in *ecs.RunTaskInput) { in.TaskDefinition = aws.String("ghost") }), "ClientException", "ghost"},
-		{"awsvpc", base(func(in *ecs.RunTaskInput) { in.TaskDefinition = aws.String("vpc") }), "InvalidParameterException", "awsvpc network mode is not supported"},
+		{"awsvpc", base(func(in *ecs.RunTaskInput) { in.TaskDefinition = aws.String("vpc") }), "InvalidParameterException", "Network Configuration must be provided"},
 		{"network configuration on bridge", base(func(in *ecs.RunTaskInput) {
 			in.NetworkConfiguration = &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{Subnets: []string{"s-1"}}}
 		}), "InvalidParameterException", "Network Configuration is not valid"},

@@ -71,42 +71,6 @@ func validateCount(count *int32) (int, error) {
 	return int(*count), nil
 }
 
-// fargateLater is the answer to every request that needs Fargate.
-func fargateLater() error {
-	return invalidParam("The FARGATE launch type is not supported by Wharf yet; it arrives in a later release. Use launchType EC2 or EXTERNAL with container instances registered in the cluster.")
-}
-
-// resolveLaunchType applies RunTask's rules for launchType and
-// capacityProviderStrategy: one or the other, EC2 by default unless the
-// cluster has a default capacity provider strategy.
-func resolveLaunchType(lt model.LaunchType, strategy, clusterDefault []model.CapacityProviderStrategyItem) (model.LaunchType, error) {
-	if lt != "" && len(strategy) > 0 {
-		return "", invalidParam("Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.")
-	}
-	if lt == "" && len(strategy) == 0 {
-		strategy = clusterDefault
-	}
-	for _, item := range strategy {
-		if strings.HasPrefix(item.CapacityProvider, "FARGATE") {
-			return "", fargateLater()
-		}
-	}
-	if len(strategy) > 0 {
-		return "", invalidParam("Capacity provider %q is not available: Wharf has no capacity providers yet. Omit capacityProviderStrategy and use launchType EC2.", strategy[0].CapacityProvider)
-	}
-	switch lt {
-	case "", model.LaunchTypeEc2:
-		return model.LaunchTypeEc2, nil
-	case model.LaunchTypeExternal:
-		return lt, nil
-	case model.LaunchTypeFargate:
-		return "", fargateLater()
-	case model.LaunchTypeManagedInstances:
-		return "", invalidParam("The MANAGED_INSTANCES launch type is not supported by Wharf; use launchType EC2 or EXTERNAL.")
-	}
-	return "", invalidParam("Invalid launchType %q: use EC2 or EXTERNAL.", lt)
-}
-
 // validatePlacementConstraints checks RunTask's constraints the way ECS does
 // (memberOf expressions are parsed) and reports whether distinctInstance is
 // among them.

@@ -26,13 +26,16 @@ type taskIndex struct {
 	byInst map[string]map[string]struct{} // instance ID → task keys
 	// Active (not STOPPED) tasks, for placement: per group and instance, and
 	// per instance.
-	byGroup  map[string]map[string]int  // group → instance ID → active tasks
-	groupsOf map[string]map[string]int  // instance ID → group → active tasks
-	active   map[string]int             // instance ID → active tasks
-	clusters map[string][3]int          // cluster → tasks by status class
-	unplaced map[string]string          // task key → cluster, for active tasks on no instance (waiting for capacity)
-	changed  map[string]int64           // instance ID → revision of its last task change
-	waiters  map[string][]chan struct{} // instance ID → parked polls
+	byGroup  map[string]map[string]int // group → instance ID → active tasks
+	groupsOf map[string]map[string]int // instance ID → group → active tasks
+	active   map[string]int            // instance ID → active tasks
+	clusters map[string][3]int         // cluster → tasks by status class
+	unplaced map[string]string         // task key → cluster, for active tasks on no instance (waiting for capacity)
+	// byProvider counts active tasks, placed or waiting, per group and
+	// capacity provider (a service's split of its strategy).
+	byProvider map[string]map[string]int
+	changed    map[string]int64           // instance ID → revision of its last task change
+	waiters    map[string][]chan struct{} // instance ID → parked polls
 	// caughtUp is broadcast whenever rev advances.
 	caughtUp *sync.Cond
 }
@@ -42,7 +45,7 @@ func newTaskIndex(st store.Store, log *slog.Logger) *taskIndex {
 		st: st, log: log, ready: make(chan struct{}),
 		byTask: map[string]taskEntry{}, byInst: map[string]map[string]struct{}{},
 		byGroup: map[string]map[string]int{}, active: map[string]int{}, groupsOf: map[string]map[string]int{},
-		clusters: map[string][3]int{}, unplaced: map[string]string{},
+		clusters: map[string][3]int{}, unplaced: map[string]string{}, byProvider: map[string]map[string]int{},
 		changed: map[string]int64{}, waiters: map[string][]chan struct{}{},
 	}
 	x.caughtUp = sync.NewCond(&x.mu)
@@ -67,6 +70,7 @@ func (x *taskIndex) load(kvs []store.KV, rev int64) {
 	x.active = map[string]int{}
 	x.clusters = map[string][3]int{}
 	x.unplaced = map[string]string{}
+	x.byProvider = map[string]map[string]int{}
 	for _, kv := range kvs {
 		x.setLocked(kv.Key, entryOf(kv.Key, kv.Value), rev)
 	}
@@ -95,11 +99,12 @@ func (x *taskIndex) apply(ev store.Event) {
 // taskEntry is what the index keeps of a task: where it runs, its group, and
 // whether it still holds its place (not STOPPED).
 type taskEntry struct {
-	inst    string
-	group   string
-	active  bool
-	cluster string
-	class   int // statusPending, statusRunning or 0, for the cluster's counts
+	inst     string
+	group    string
+	provider string // capacityProviderName
+	active   bool
+	cluster  string
+	class    int // statusPending, statusRunning or 0, for the cluster's counts
 }
 
 // Task status classes the cluster counts distinguish.
@@ -113,9 +118,10 @@ func entryOf(key string, doc []byte) taskEntry {
 		InstanceID string `json:"wharfInstanceId"`
 		Group      string `json:"group"`
 		LastStatus string `json:"lastStatus"`
+		Provider   string `json:"capacityProviderName"`
 	}
 	_ = json.Unmarshal(doc, &t)
-	e := taskEntry{inst: t.InstanceID, group: t.Group, active: t.LastStatus != "STOPPED"}
+	e := taskEntry{inst: t.InstanceID, group: t.Group, provider: t.Provider, active: t.LastStatus != "STOPPED"}
 	rest := strings.TrimPrefix(key, state.TasksPrefix)
 	e.cluster = rest[:max(strings.IndexByte(rest, '/'), 0)]
 	switch t.LastStatus {
@@ -132,6 +138,7 @@ func entryOf(key string, doc []byte) taskEntry {
 func (x *taskIndex) setLocked(key string, e taskEntry, rev int64) {
 	if old, ok := x.byTask[key]; ok {
 		x.classCount(old, -1)
+		x.providerCount(old, -1)
 		delete(x.byInst[old.inst], key)
 		if len(x.byInst[old.inst]) == 0 {
 			delete(x.byInst, old.inst)
@@ -146,6 +153,7 @@ func (x *taskIndex) setLocked(key string, e taskEntry, rev int64) {
 	}
 	x.byTask[key] = e
 	x.classCount(e, +1)
+	x.providerCount(e, +1)
 	if e.inst == "" {
 		if e.active {
 			x.unplaced[key] = e.cluster // waiting for capacity
@@ -167,6 +175,24 @@ func (x *taskIndex) classCount(e taskEntry, d int) {
 	c := x.clusters[e.cluster]
 	c[e.class] += d
 	x.clusters[e.cluster] = c
+}
+
+func (x *taskIndex) providerCount(e taskEntry, d int) {
+	if e.active && e.provider != "" {
+		addCount(x.byProvider, e.group, e.provider, d)
+	}
+}
+
+// providerCounts returns a copy of a group's active tasks per capacity
+// provider.
+func (x *taskIndex) providerCounts(group string) map[string]int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	out := make(map[string]int, len(x.byProvider[group]))
+	for k, v := range x.byProvider[group] {
+		out[k] = v
+	}
+	return out
 }
 
 // clusterCounts returns a cluster's running and pending tasks.

@@ -49,9 +49,6 @@ func (a *API) RunTask(ctx context.Context, in *model.RunTaskRequest) (*model.Run
 	if err := validatePlacementStrategy(in.PlacementStrategy); err != nil {
 		return nil, err
 	}
-	if in.LaunchType == model.LaunchTypeFargate {
-		return nil, fargateLater()
-	}
 	l, err := a.prepareLaunch(ctx, launchInput{
 		Cluster: in.Cluster, TaskDefinition: in.TaskDefinition, Group: in.Group, StartedBy: in.StartedBy,
 		Overrides: in.Overrides, Tags: in.Tags, PropagateTags: in.PropagateTags,
@@ -61,12 +58,17 @@ func (a *API) RunTask(ctx context.Context, in *model.RunTaskRequest) (*model.Run
 	if err != nil {
 		return nil, err
 	}
-	if l.launchType, err = resolveLaunchType(in.LaunchType, in.CapacityProviderStrategy, l.cluster.DefaultCapacityProviderStrategy); err != nil {
+	var strategy []model.CapacityProviderStrategyItem
+	if l.launchType, strategy, err = resolveCapacity(l.cluster, in.LaunchType, in.CapacityProviderStrategy); err != nil {
 		return nil, err
 	}
-	if in.PlatformVersion != "" {
-		return nil, invalidParam("platformVersion applies only to the FARGATE launch type; remove it for %s.", l.launchType)
+	if err := checkPlatformVersion(in.PlatformVersion, l.launchType); err != nil {
+		return nil, err
 	}
+	if err := checkAwsvpc(l.td, l.launchType, in.NetworkConfiguration); err != nil {
+		return nil, err
+	}
+	l.network = in.NetworkConfiguration
 	if err := checkLaunchType(l.td, l.launchType); err != nil {
 		return nil, err
 	}
@@ -82,6 +84,12 @@ func (a *API) RunTask(ctx context.Context, in *model.RunTaskRequest) (*model.Run
 	hash := ""
 	if l.token != "" {
 		hash = runTaskHash(l.cluster.ClusterName, in)
+	}
+	if len(strategy) > 0 {
+		return a.runStrategy(ctx, l, strategy, count, distinct, hash)
+	}
+	if l.launchType == model.LaunchTypeFargate && l.waitFor == 0 {
+		l.waitFor = defaultCapacityWait
 	}
 	var out *model.RunTaskResponse
 	err = retry(ctx, func() error {

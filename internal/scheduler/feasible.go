@@ -73,26 +73,36 @@ func (agentCheck) check(inst *Instance) verdict {
 }
 
 // launchTypeCheck matches the task's launch type with the kind of instance:
-// EXTERNAL tasks on instances carrying AttrExternal, EC2 tasks on the others.
+// EXTERNAL tasks on instances carrying AttrExternal, FARGATE tasks on those
+// carrying AttrFargate, EC2 tasks on the others.
 type launchTypeCheck struct {
-	external bool // the task's launch type is EXTERNAL
-	why      *why
+	lt  LaunchType
+	why *why
 }
 
 func newLaunchTypeCheck(lt LaunchType) launchTypeCheck {
-	instKind := "an EC2"
-	if lt == LaunchTypeEC2 {
-		instKind = "an EXTERNAL"
-	}
-	detail := fmt.Sprintf("is %s instance; the task's launch type is %s", instKind, lt)
 	return launchTypeCheck{
-		external: lt == LaunchTypeExternal,
-		why:      &why{CheckLaunchType, ReasonAttribute, func(*Instance, int64, int64) string { return detail }},
+		lt: lt,
+		why: &why{CheckLaunchType, ReasonAttribute, func(inst *Instance, _, _ int64) string {
+			kind := map[LaunchType]string{LaunchTypeEC2: "an EC2", LaunchTypeExternal: "an EXTERNAL", LaunchTypeFargate: "a Fargate pool"}[instanceKind(inst)]
+			return fmt.Sprintf("is %s instance; the task's launch type is %s", kind, lt)
+		}},
 	}
 }
 
+// instanceKind is the launch type an instance takes.
+func instanceKind(inst *Instance) LaunchType {
+	if _, ok := inst.Attributes[AttrFargate]; ok {
+		return LaunchTypeFargate
+	}
+	if _, ok := inst.Attributes[AttrExternal]; ok {
+		return LaunchTypeExternal
+	}
+	return LaunchTypeEC2
+}
+
 func (c launchTypeCheck) check(inst *Instance) verdict {
-	if _, ext := inst.Attributes[AttrExternal]; ext == c.external {
+	if instanceKind(inst) == c.lt {
 		return pass
 	}
 	return verdict{why: c.why}

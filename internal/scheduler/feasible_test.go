@@ -37,6 +37,11 @@ func TestCheckers(t *testing.T) {
 		{"EXTERNAL task on external instance", newLaunchTypeCheck(LaunchTypeExternal), node("a", 0, 0, ext), "pass"},
 		{"EXTERNAL task on EC2 instance", newLaunchTypeCheck(LaunchTypeExternal), node("a", 0, 0),
 			"launchType:ATTRIBUTE:is an EC2 instance; the task's launch type is EXTERNAL"},
+		{"FARGATE task on pool instance", newLaunchTypeCheck(LaunchTypeFargate), node("a", 0, 0, attr(AttrFargate, "")), "pass"},
+		{"FARGATE task on EC2 instance", newLaunchTypeCheck(LaunchTypeFargate), node("a", 0, 0),
+			"launchType:ATTRIBUTE:is an EC2 instance; the task's launch type is FARGATE"},
+		{"EC2 task on pool instance", newLaunchTypeCheck(LaunchTypeEC2), node("a", 0, 0, attr(AttrFargate, "")),
+			"launchType:ATTRIBUTE:is a Fargate pool instance; the task's launch type is EC2"},
 
 		{"attribute present", newAttributeCheck(Attribute{Name: "ecs.os-type"}), node("a", 0, 0, linux), "pass"},
 		{"attribute with value", newAttributeCheck(Attribute{"ecs.os-type", "linux"}), node("a", 0, 0, linux), "pass"},

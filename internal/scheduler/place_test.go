@@ -346,7 +346,7 @@ func TestInvalidRequests(t *testing.T) {
 		{"negative count", func(r *Request) { r.Count = -1 }, "cannot be negative"},
 		{"negative memory", func(r *Request) { r.Task.Memory = -1 }, "needs cannot be negative"},
 		{"port out of range", func(r *Request) { r.Task.PortsUDP = []int32{70000} }, "out of range"},
-		{"FARGATE", func(r *Request) { r.LaunchType = "FARGATE" }, "launch type"},
+		{"MANAGED_INSTANCES", func(r *Request) { r.LaunchType = "MANAGED_INSTANCES" }, "launch type"},
 		{"attribute without name", func(r *Request) { r.RequiresAttributes = []Attribute{{Value: "x"}} }, "no name"},
 		{"memberOf without matcher", func(r *Request) { r.MemberOf = []MemberOf{{Expression: "x"}} }, "no compiled matcher"},
 		{"six strategies", func(r *Request) { r.Strategies = make([]Strategy, 6); fill(r.Strategies) }, "at most 5"},

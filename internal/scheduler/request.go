@@ -9,7 +9,8 @@ import (
 type Request struct {
 	Count int
 	Task  Needs
-	// LaunchType is EC2, EXTERNAL, or "" to accept either kind of instance.
+	// LaunchType is EC2, EXTERNAL, FARGATE, or "" to accept any kind of
+	// instance.
 	LaunchType LaunchType
 	// RequiresAttributes lists attributes an instance must carry, as the task
 	// definition's requiresAttributes does.
@@ -54,6 +55,7 @@ type LaunchType string
 const (
 	LaunchTypeEC2      LaunchType = "EC2"
 	LaunchTypeExternal LaunchType = "EXTERNAL"
+	LaunchTypeFargate  LaunchType = "FARGATE"
 )
 
 // Attribute is a required attribute: the instance must carry Name and, when
@@ -159,9 +161,9 @@ func (r *Request) validate() error {
 		}
 	}
 	switch r.LaunchType {
-	case "", LaunchTypeEC2, LaunchTypeExternal:
+	case "", LaunchTypeEC2, LaunchTypeExternal, LaunchTypeFargate:
 	default:
-		errs = append(errs, fmt.Errorf("launch type %q: placement handles EC2 and EXTERNAL", r.LaunchType))
+		errs = append(errs, fmt.Errorf("launch type %q: placement handles EC2, EXTERNAL and FARGATE", r.LaunchType))
 	}
 	for _, a := range r.RequiresAttributes {
 		if a.Name == "" {

@@ -15,6 +15,10 @@ const StatusActive = "ACTIVE"
 // Any value counts; only presence matters.
 const AttrExternal = "ecs.capability.external"
 
+// AttrFargate marks an instance of the Fargate pool: FARGATE tasks go only
+// to instances that carry it, EC2 and EXTERNAL tasks only to others.
+const AttrFargate = "wharf.fargate-pool"
+
 // Instance is one container instance as placement sees it: plain data, built
 // by the caller from whatever it stores.
 type Instance struct {
