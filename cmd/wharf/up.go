@@ -26,6 +26,7 @@ import (
 type upOptions struct {
 	listen, dataDir string
 	rateLimitScale  float64
+	dnsListen       string
 }
 
 func upCmd(logger func() (*slog.Logger, error)) *cobra.Command {
@@ -49,6 +50,7 @@ kept in the data directory. wharf up prints the aws configure lines.`,
 	}
 	cmd.Flags().StringVar(&o.listen, "listen", "127.0.0.1:8080", "address of the API")
 	cmd.Flags().StringVar(&o.dataDir, "data-dir", "wharf-data", "directory of the store, the root key and the agent's identity")
+	cmd.Flags().StringVar(&o.dnsListen, "dns-listen", "", "answer DNS for Cloud Map's private DNS namespaces on this address, e.g. 127.0.0.1:8053")
 	cmd.Flags().Float64Var(&o.rateLimitScale, "rate-limit-scale", 1, "per-access-key rate limits as a multiple of ECS's throttling buckets; 0 turns them off")
 	return cmd
 }
@@ -105,6 +107,7 @@ func runUp(ctx context.Context, log *slog.Logger, o upOptions, out io.Writer) er
 		Credentials: auth.StaticCredentials{keyID: {Secret: secret,
 			Principal: &auth.Principal{Kind: auth.Root, Name: auth.RootUser, AccessKeyID: keyID}}},
 		RateLimitScale: o.rateLimitScale,
+		DNSListen:      o.dnsListen,
 	})
 	if err != nil {
 		return err
