@@ -132,6 +132,10 @@ func (s *Store) Client() *clientv3.Client { return s.cli }
 // Prefix is the key prefix the store was opened with.
 func (s *Store) Prefix() string { return s.prefix }
 
+// KeyPrefix is the etcd key prefix of the store's keys: store key k is etcd
+// key KeyPrefix()+k.
+func (s *Store) KeyPrefix() string { return s.kvPrefix }
+
 // Close ends every watch and closes the connection.
 func (s *Store) Close() error {
 	if !s.closed.CompareAndSwap(false, true) {
