@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/wharf-ecs/wharf/internal/agentproto"
 	"github.com/wharf-ecs/wharf/internal/awsproto"
 	"github.com/wharf-ecs/wharf/internal/model"
 )
@@ -33,7 +34,7 @@ const (
 	logsTarget = "Logs_20140328"
 )
 
-var signingNames = map[string]string{ecsTarget: "ecs", logsTarget: "logs"}
+var signingNames = map[string]string{ecsTarget: "ecs", logsTarget: "logs", agentproto.AdminTargetPrefix: "ecs"}
 
 var signer = v4.NewSigner()
 

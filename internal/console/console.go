@@ -138,6 +138,7 @@ func (c *Console) routes() {
 	get("/clusters/{cluster}/tasks", "tasks", loadTasks, true)
 	get("/clusters/{cluster}/tasks/{task}", "task", loadTask, true)
 	get("/clusters/{cluster}/tasks/{task}/logs", "logs", loadLogs, false)
+	get("/clusters/{cluster}/tasks/{task}/placement", "placement", loadPlacement, true)
 	get("/clusters/{cluster}/instances/{instance}", "instance", loadInstance, true)
 	get("/clusters/{cluster}/events", "events", loadEvents, true)
 	get("/taskdefs", "families", loadFamilies, false)
