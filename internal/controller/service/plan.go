@@ -48,9 +48,9 @@ func stopAll(views []*tview, reason string) plan {
 // instances, unhealthy, surplus) while the healthy ones stay at or above
 // minimumHealthyPercent. Lost tasks (agent disconnected) are not counted, so
 // they are replaced; when they come back they are surplus.
-// holdWarming, during a rebalancing step, keeps the surplus until every task
-// runs and is healthy, so the step's new task is never the one stopped.
-func planReplica(svc *state.Service, views []*tview, canLaunch, holdWarming bool) plan {
+// holdSurplus, during a rebalancing step, leaves the one task of surplus to
+// the step, which stops the task its new one replaces (rebalance.go).
+func planReplica(svc *state.Service, views []*tview, canLaunch, holdSurplus bool) plan {
 	p := svc.Primary()
 	reason := scalingReason(p.Id)
 	if svc.Status == state.ServiceDraining {
@@ -113,14 +113,10 @@ func planReplica(svc *state.Service, views []*tview, canLaunch, holdWarming bool
 	}
 	take(moving, len(moving), false)
 	take(old, len(old), false)
-	if holdWarming {
-		for _, v := range keep {
-			if !v.running || !v.healthy {
-				return pl
-			}
-		}
+	if holdSurplus && len(keep) == desired+1 {
+		return pl
 	}
-	take(keep, len(keep)-desired, !holdWarming)
+	take(keep, len(keep)-desired, true)
 	return pl
 }
 

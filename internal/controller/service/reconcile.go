@@ -60,7 +60,7 @@ func (c *Controller) reconcileService(ctx context.Context, it state.Item[state.S
 	} else {
 		hold := c.rebalancing(key, views, desired, now)
 		pl = planReplica(svc, views, canLaunch, hold)
-		if canLaunch && !hold {
+		if canLaunch {
 			pl = c.planRebalance(key, svc, views, env, pl, now)
 		}
 	}
