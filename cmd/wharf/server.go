@@ -71,6 +71,12 @@ on a loopback address (or with --insecure-no-auth).`,
 	f.Int64Var(&cfg.LogStorageLimit, "log-storage-limit", 1<<30, "bytes of container log events to keep (CloudWatch Logs API), oldest deleted first; negative: no limit")
 	f.StringVar(&cfg.DNSListen, "dns-listen", "", "UDP and TCP address of the DNS server for Cloud Map's DNS namespaces, e.g. 127.0.0.1:8053 (default: no DNS server)")
 	f.StringVar(&cfg.LoadBalancerAddress, "lb-address", "", "host address the load balancers' listeners bind on (default: every interface); \"off\" leaves them to wharf lb nodes (see docs/load-balancing.md)")
+	f.StringSliceVar(&cfg.Etcd.Endpoints, "etcd-endpoints", nil, "keep the state in etcd at these client URLs (comma-separated) instead of DATA-DIR/wharf.db, so several servers share it; give every server the same --master-key-file (see docs/ha.md)")
+	f.StringVar(&cfg.Etcd.Prefix, "etcd-prefix", "/wharf/", "prefix of every etcd key, to share one etcd between Wharf clusters")
+	f.StringVar(&cfg.Etcd.CAFile, "etcd-ca-file", "", "PEM CA certificate(s) to verify the etcd members with")
+	f.StringVar(&cfg.Etcd.CertFile, "etcd-cert-file", "", "PEM client certificate to present to etcd")
+	f.StringVar(&cfg.Etcd.KeyFile, "etcd-key-file", "", "PEM private key of --etcd-cert-file")
+	f.DurationVar(&cfg.Etcd.LeaseTTL, "leader-lease", 5*time.Second, "with etcd, how long a leader that died or was cut off keeps the others from leading")
 	return cmd
 }
 

@@ -18,15 +18,12 @@ import (
 	"github.com/wharf-ecs/wharf/internal/agentproto"
 	"github.com/wharf-ecs/wharf/internal/auth"
 	"github.com/wharf-ecs/wharf/internal/awsproto"
-	"github.com/wharf-ecs/wharf/internal/controller/liveness"
-	"github.com/wharf-ecs/wharf/internal/controller/retention"
 	servicectl "github.com/wharf-ecs/wharf/internal/controller/service"
 	"github.com/wharf-ecs/wharf/internal/ecsapi"
 	"github.com/wharf-ecs/wharf/internal/keyring"
 	"github.com/wharf-ecs/wharf/internal/model"
 	"github.com/wharf-ecs/wharf/internal/ssmapi"
 	"github.com/wharf-ecs/wharf/internal/store"
-	"github.com/wharf-ecs/wharf/internal/store/bolt"
 )
 
 // Config configures a control plane.
@@ -77,6 +74,9 @@ type Config struct {
 	// listeners bind their ports on ("" binds every interface); "off" binds
 	// none in the server, for `wharf lb` nodes to serve them instead.
 	LoadBalancerAddress string
+	// Etcd, when it names endpoints, keeps the state in etcd for several
+	// servers to share (see ha.go and docs/ha.md) instead of DataDir/wharf.db.
+	Etcd EtcdConfig
 	// LogStorageLimit bounds the bytes of log events the logs API keeps
 	// (DATA-DIR/logs), oldest deleted first; 0 means 1 GiB, negative none.
 	LogStorageLimit int64
@@ -93,9 +93,11 @@ type Server struct {
 	http  *http.Server
 	gate  *auth.Gate
 	audit *auditor
-	// services is the service controller (one per server until leader
-	// election arrives); made in New so extensions can observe it.
+	// services is the service controller, run by the leader (ha.go); made
+	// in New so extensions can observe it.
 	services *servicectl.Controller
+	// ha is who leads among replicated servers (ha.go).
+	ha *ha
 	// Set by extensions.
 	query      []http.Handler
 	background []func(context.Context)
@@ -127,9 +129,9 @@ func New(cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	st, err := bolt.Open(filepath.Join(cfg.DataDir, "wharf.db"), bolt.Options{Logger: cfg.Log.With("subsystem", "store")})
+	st, err := openStore(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("open store in %s: %w", cfg.DataDir, err)
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -180,8 +182,11 @@ func New(cfg Config) (*Server, error) {
 
 		MaxStopTimeout: cfg.MaxStopTimeout,
 	})
+	if err := s.setupHA(); err != nil {
+		return fail(err)
+	}
 	s.services = servicectl.New(servicectl.Config{
-		Store:    st,
+		Store:    s.ha.store,
 		Launcher: s.api,
 		Tuning:   cfg.ServiceTuning,
 		Log:      cfg.Log.With("controller", "service"),
@@ -330,21 +335,8 @@ func (s *Server) Run(ctx context.Context) error {
 	bg, stopBg := context.WithCancel(context.Background())
 	defer stopBg()
 	go s.api.Run(bg)
-	go liveness.New(liveness.Config{
-		Store:      s.store,
-		Heartbeats: s.api,
-		Timeout:    s.cfg.AgentTimeout,
-		Log:        s.log.With("controller", "liveness"),
-	}).Run(bg)
-	// One service controller per server: leader election, for replicated
-	// servers, arrives with the etcd store.
-	go s.services.Run(bg)
-	go retention.New(retention.Config{
-		Store:    s.store,
-		Tasks:    s.cfg.StoppedTaskRetention,
-		Services: s.cfg.StoppedTaskRetention,
-		Log:      s.log.With("controller", "retention"),
-	}).Run(bg)
+	// The controllers run on the leader only (ha.go).
+	s.runHA(bg)
 	for _, fn := range s.background {
 		go fn(bg)
 	}
@@ -378,6 +370,8 @@ func (s *Server) Run(ctx context.Context) error {
 		err = nil
 	}
 	stopBg()
+	// The election gives its lease back through the store's connection.
+	s.waitHA()
 	if cerr := s.store.Close(); err == nil {
 		err = cerr
 	}
