@@ -2,30 +2,64 @@ package lb
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/wharf-ecs/wharf/internal/state"
 )
 
-// httpListener is an application load balancer's listener: the standard
-// library serves the clients' side (HTTP/1.1 and 1.0, keep-alive, limits),
-// and requests go to the targets over pooled keep-alive connections that
-// this file speaks HTTP/1.1 on directly, in the request's own goroutine.
+// httpListener is an application load balancer's listener. It speaks
+// HTTP/1.1 (and 1.0) to clients and to targets itself: one goroutine per
+// client connection reads a request, writes it to a pooled keep-alive
+// connection to the chosen target, and copies the answer back, with no
+// other goroutine, channel or per-request allocation on the way. That is
+// what lets it keep up with nginx (BENCHMARKS.md).
 type httpListener struct {
+	ln     net.Listener
 	port   string
 	log    *slog.Logger
 	routes atomic.Pointer[routes]
 	idle   atomic.Int64 // the load balancer's idle timeout, nanoseconds
+
+	closing atomic.Bool
+	mu      sync.Mutex
+	conns   map[*clientConn]struct{}
+	wg      sync.WaitGroup
+}
+
+// clientConn is one client connection with its buffers and the heads of the
+// exchange in progress.
+type clientConn struct {
+	c        net.Conn
+	br       *bufio.Reader
+	bw       *bufio.Writer
+	req      head
+	resp     head
+	clientIP string
+	idle     atomic.Bool // waiting for the next request
+	// deadlineSet is when the connection's deadline was last moved: it is
+	// moved at most once a second, not for every request.
+	deadlineSet time.Time
+}
+
+// refreshDeadline moves c's deadline to idle from now, unless it was moved
+// within the last second.
+func refreshDeadline(c net.Conn, set *time.Time, idle time.Duration) {
+	now := time.Now()
+	if now.Sub(*set) < time.Second {
+		return
+	}
+	*set = now
+	_ = c.SetDeadline(now.Add(idle))
 }
 
 // maxAttempts bounds the targets one request is tried on when they refuse
@@ -34,315 +68,585 @@ const maxAttempts = 3
 
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
-func (h *httpListener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rs := h.routes.Load()
+func newHTTPListener(ln net.Listener, port string, log *slog.Logger) *httpListener {
+	return &httpListener{ln: ln, port: port, log: log, conns: map[*clientConn]struct{}{}}
+}
+
+func (l *httpListener) idleTimeout() time.Duration {
+	if d := time.Duration(l.idle.Load()); d > 0 {
+		return d
+	}
+	return time.Minute
+}
+
+func (l *httpListener) serve() {
+	var delay time.Duration
+	for {
+		c, err := l.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			l.log.Warn("accept failed", "err", err)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		cc := &clientConn{c: c, br: bufio.NewReaderSize(c, 4<<10), bw: bufio.NewWriterSize(c, 4<<10)}
+		if host, _, err := net.SplitHostPort(c.RemoteAddr().String()); err == nil {
+			cc.clientIP = host
+		}
+		l.mu.Lock()
+		l.conns[cc] = struct{}{}
+		l.mu.Unlock()
+		l.wg.Add(1)
+		go l.handle(cc)
+	}
+}
+
+// shutdown stops accepting, closes idle connections, and waits for the
+// requests in flight until ctx ends, when it closes the rest.
+func (l *httpListener) shutdown(ctx context.Context) {
+	l.closing.Store(true)
+	l.ln.Close()
+	done := make(chan struct{})
+	go func() { l.wg.Wait(); close(done) }()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		l.mu.Lock()
+		for cc := range l.conns {
+			if cc.idle.Load() || ctx.Err() != nil {
+				cc.c.Close()
+			}
+		}
+		l.mu.Unlock()
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+		case <-ctx.Done():
+		}
+	}
+}
+
+func (l *httpListener) handle(cc *clientConn) {
+	defer func() {
+		cc.c.Close()
+		l.mu.Lock()
+		delete(l.conns, cc)
+		l.mu.Unlock()
+		l.wg.Done()
+	}()
+	for {
+		cc.idle.Store(true)
+		if l.closing.Load() {
+			return
+		}
+		refreshDeadline(cc.c, &cc.deadlineSet, l.idleTimeout())
+		err := cc.req.readRequest(cc.br)
+		cc.idle.Store(false)
+		if err != nil {
+			var he *headError
+			if errors.As(err, &he) {
+				l.answer(cc, he.status, false)
+			}
+			return
+		}
+		if !l.serveRequest(cc) {
+			return
+		}
+	}
+}
+
+// serveRequest answers one request and reports whether the connection
+// stays open for the next.
+func (l *httpListener) serveRequest(cc *clientConn) bool {
+	req := &cc.req
+	keep := !req.closeConn && (!req.http10 || req.keepAlive)
+	bodyPending := req.contentLen > 0 || req.chunked
+	host, path := routingTarget(req)
 	var act *action
-	if rs != nil {
-		act = rs.match(r.Host, r.URL.Path)
+	if rs := l.routes.Load(); rs != nil {
+		act = rs.match(host, path)
 	}
 	switch {
 	case act == nil || act.missing && len(act.groups) == 0:
-		errorPage(w, http.StatusServiceUnavailable)
-		return
+		return l.answer(cc, http.StatusServiceUnavailable, keep && !bodyPending)
 	case act.fixed != nil:
-		fixedResponse(w, act.fixed)
-		return
+		return l.fixed(cc, act, keep && !bodyPending)
 	}
 	g := act.group()
 	if g == nil {
-		errorPage(w, http.StatusServiceUnavailable)
-		return
+		return l.answer(cc, http.StatusServiceUnavailable, keep && !bodyPending)
 	}
 	var tried []*target
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		t := g.pick(tried)
 		if t == nil {
-			if len(tried) == 0 {
-				errorPage(w, http.StatusServiceUnavailable)
-			} else {
-				errorPage(w, http.StatusBadGateway)
+			code := http.StatusServiceUnavailable
+			if len(tried) > 0 {
+				code = http.StatusBadGateway
 			}
-			return
+			return l.answer(cc, code, keep && !bodyPending)
 		}
 		tried = append(tried, t)
 		t.inflight.Add(1)
-		retry := h.forward(w, r, t)
+		retry, kept := l.forward(cc, t, keep)
 		t.inflight.Add(-1)
 		if !retry {
-			return
+			return kept
 		}
 	}
-	errorPage(w, http.StatusBadGateway)
+	return l.answer(cc, http.StatusBadGateway, keep && !bodyPending)
+}
+
+// routingTarget is the host and the decoded path rules match on.
+func routingTarget(req *head) (host, path string) {
+	if !req.host.empty() {
+		host = req.str(req.host)
+	}
+	target := req.bytes(req.first[1])
+	switch {
+	case len(target) > 0 && target[0] == '/':
+	case string(target) == "*":
+		return host, "*"
+	default: // absolute-form: the authority is the host
+		u, err := url.Parse(string(target))
+		if err != nil {
+			return host, "/"
+		}
+		return u.Host, u.Path
+	}
+	p := string(target)
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	if strings.IndexByte(p, '%') >= 0 {
+		if dec, err := url.PathUnescape(p); err == nil {
+			p = dec
+		}
+	}
+	return host, p
 }
 
 // replayable reports whether a request may be sent again after a failure
-// that may have reached the target: it has no body and an idempotent method.
-func replayable(r *http.Request) bool {
-	if r.ContentLength != 0 {
+// that may have reached the target: no body, and an idempotent method.
+func replayable(req *head) bool {
+	if req.contentLen > 0 || req.chunked {
 		return false
 	}
-	switch r.Method {
+	switch string(req.bytes(req.first[0])) {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
 		return true
 	}
 	return false
 }
 
-// forward sends r to t and copies the answer to w. It returns true when
-// nothing was answered and the request may go to another target.
-func (h *httpListener) forward(w http.ResponseWriter, r *http.Request, t *target) bool {
-	upgrade := isUpgrade(r)
+// forward sends the request to t and copies the answer back. retry reports
+// that nothing was answered and the request may go to another target; keep
+// whether the client connection stays open.
+func (l *httpListener) forward(cc *clientConn, t *target, keep bool) (retry, kept bool) {
+	req := &cc.req
+	idle := l.idleTimeout()
+	sent := false // the request body has been (partly) consumed
 	for {
 		uc, reused, err := t.pool.get()
 		if err != nil {
-			// Nothing reached the target: any request may go elsewhere.
 			t.markFailed(time.Now())
-			h.log.Debug("target refused a connection", "target", t.addr, "err", err)
-			return true
+			l.log.Debug("target refused a connection", "target", t.addr, "err", err)
+			return !sent, false
 		}
-		idle := time.Duration(h.idle.Load())
-		_ = uc.nc.SetDeadline(time.Now().Add(idle))
-		resp, err := h.exchange(uc, r, upgrade)
+		refreshDeadline(uc.nc, &uc.deadlineSet, idle)
+		err = l.writeRequest(cc, uc, &sent)
+		if err == nil {
+			err = l.readResponse(cc, uc)
+		}
 		if err != nil {
 			uc.nc.Close()
-			if reused && replayable(r) {
-				// The target closed a pooled connection as we reused it.
-				continue
+			if !sent && reused && replayable(req) {
+				continue // the target closed a pooled connection as it was reused
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
-				errorPage(w, http.StatusGatewayTimeout)
-				return false
+				return false, l.answer(cc, http.StatusGatewayTimeout, false)
 			}
 			if !reused {
 				t.markFailed(time.Now())
 			}
-			if replayable(r) {
-				return true
+			if !sent && replayable(req) {
+				return true, false
 			}
-			h.log.Debug("request to target failed", "target", t.addr, "err", err)
-			errorPage(w, http.StatusBadGateway)
-			return false
+			l.log.Debug("request to target failed", "target", t.addr, "err", err)
+			return false, l.answer(cc, http.StatusBadGateway, keep && !sent && req.contentLen <= 0 && !req.chunked)
 		}
-		if resp.StatusCode == http.StatusSwitchingProtocols && upgrade {
-			h.tunnel(w, resp, uc)
-			return false
+		if cc.resp.status == http.StatusSwitchingProtocols {
+			l.tunnel(cc, uc)
+			return false, false
 		}
-		if h.copyResponse(w, resp, uc, idle) {
-			_ = uc.nc.SetDeadline(time.Time{})
+		kept, reuse := l.copyResponse(cc, uc, keep, idle)
+		if reuse {
 			t.pool.put(uc)
 		} else {
 			uc.nc.Close()
 		}
-		return false
+		return false, kept
 	}
 }
 
-// exchange writes the request and reads the response's head.
-func (h *httpListener) exchange(uc *upConn, r *http.Request, upgrade bool) (*http.Response, error) {
-	if err := h.writeRequest(uc.bw, r, upgrade); err != nil {
-		return nil, err
-	}
-	for {
-		resp, err := http.ReadResponse(uc.br, r)
-		if err != nil {
-			return nil, err
-		}
-		if resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
-			continue // 100 Continue, 103 Early Hints: the final answer follows
-		}
-		return resp, nil
-	}
-}
-
-// hopHeaders are the connection's own headers, not forwarded either way;
-// requestOwn are those the proxy writes itself.
-var (
-	hopHeaders = map[string]bool{
-		"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Te": true,
-		"Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Content-Length": true,
-	}
-	requestOwn = map[string]bool{
-		"Expect": true, "X-Forwarded-For": true, "X-Forwarded-Proto": true, "X-Forwarded-Port": true,
-	}
-)
-
-func (h *httpListener) writeRequest(bw *bufio.Writer, r *http.Request, upgrade bool) error {
-	uri := r.RequestURI
-	if uri == "" || uri[0] != '/' && uri != "*" {
-		uri = r.URL.RequestURI() // absolute-form: send the origin form
-	}
-	bw.WriteString(r.Method)
+// writeRequest writes the request head and body to the target.
+func (l *httpListener) writeRequest(cc *clientConn, uc *upConn, sent *bool) error {
+	req, bw := &cc.req, uc.bw
+	bw.Write(req.bytes(req.first[0]))
 	bw.WriteByte(' ')
-	bw.WriteString(uri)
-	bw.WriteString(" HTTP/1.1\r\nHost: ")
-	bw.WriteString(r.Host)
-	bw.WriteString("\r\n")
-	named := connectionTokens(r.Header)
-	for k, vs := range r.Header {
-		if hopHeaders[k] || requestOwn[k] || named != nil && named[k] {
+	target := req.bytes(req.first[1])
+	if len(target) > 0 && target[0] != '/' && string(target) != "*" {
+		u, err := url.Parse(string(target))
+		if err != nil || u.RequestURI() == "" {
+			bw.WriteString("/")
+		} else {
+			bw.WriteString(u.RequestURI()) // absolute-form: the origin form
+		}
+	} else {
+		bw.Write(target)
+	}
+	bw.WriteString(" HTTP/1.1\r\n")
+	if req.hosts == 0 {
+		bw.WriteString("Host: ")
+		bw.WriteString(cc.c.LocalAddr().String())
+		bw.WriteString("\r\n")
+	}
+	var xff []span
+	for _, f := range req.fields {
+		switch {
+		case req.hop(f), req.is(f, "Expect"), req.is(f, "X-Forwarded-Proto"), req.is(f, "X-Forwarded-Port"):
+			continue
+		case req.is(f, "X-Forwarded-For"):
+			xff = append(xff, f.value)
 			continue
 		}
-		for _, v := range vs {
-			bw.WriteString(k)
-			bw.WriteString(": ")
-			bw.WriteString(v)
-			bw.WriteString("\r\n")
-		}
-	}
-	client, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		client = r.RemoteAddr
+		bw.Write(req.bytes(f.name))
+		bw.WriteString(": ")
+		bw.Write(req.bytes(f.value))
+		bw.WriteString("\r\n")
 	}
 	bw.WriteString("X-Forwarded-For: ")
-	if prior := r.Header.Values("X-Forwarded-For"); len(prior) > 0 {
-		bw.WriteString(strings.Join(prior, ", "))
+	for _, v := range xff {
+		bw.Write(req.bytes(v))
 		bw.WriteString(", ")
 	}
-	bw.WriteString(client)
+	bw.WriteString(cc.clientIP)
 	bw.WriteString("\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Port: ")
-	bw.WriteString(h.port)
+	bw.WriteString(l.port)
 	bw.WriteString("\r\n")
-	if upgrade {
+	if req.connUpg && !req.upgrade.empty() {
 		bw.WriteString("Connection: Upgrade\r\nUpgrade: ")
-		bw.WriteString(r.Header.Get("Upgrade"))
+		bw.Write(req.bytes(req.upgrade))
 		bw.WriteString("\r\n")
 	}
 	switch {
-	case r.ContentLength > 0:
-		bw.WriteString("Content-Length: ")
-		bw.WriteString(strconv.FormatInt(r.ContentLength, 10))
-		bw.WriteString("\r\n\r\n")
-		if _, err := io.CopyN(bw, r.Body, r.ContentLength); err != nil {
-			return err
-		}
-	case r.ContentLength < 0:
+	case req.chunked:
 		bw.WriteString("Transfer-Encoding: chunked\r\n\r\n")
-		cw := httputil.NewChunkedWriter(bw)
-		if _, err := io.Copy(cw, r.Body); err != nil {
-			return err
-		}
-		if err := cw.Close(); err != nil {
-			return err
-		}
-		bw.WriteString("\r\n")
+	case req.contentLen >= 0:
+		bw.WriteString("Content-Length: ")
+		bw.WriteString(strconv.FormatInt(req.contentLen, 10))
+		bw.WriteString("\r\n\r\n")
 	default:
-		if r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch {
-			bw.WriteString("Content-Length: 0\r\n")
-		}
 		bw.WriteString("\r\n")
+	}
+	if req.contentLen > 0 || req.chunked {
+		if req.expect {
+			// The client waits for leave to send its body.
+			cc.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+			if err := cc.bw.Flush(); err != nil {
+				return err
+			}
+		}
+		*sent = true
+		mv := newMover(l.idleTimeout(), cc.c, uc.nc)
+		var err error
+		if req.chunked {
+			err = copyChunked(bw, cc.br, false, mv)
+		} else {
+			err = copyBody(bw, cc.br, req.contentLen, false, mv)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	return bw.Flush()
 }
 
-// connectionTokens are the header names the Connection header lists (they
-// are hop-by-hop too); nil when there are none.
-func connectionTokens(hd http.Header) map[string]bool {
-	vs := hd["Connection"]
-	if len(vs) == 0 {
-		return nil
-	}
-	out := map[string]bool{}
-	for _, v := range vs {
-		for _, tok := range strings.Split(v, ",") {
-			if tok = strings.TrimSpace(tok); tok != "" {
-				out[http.CanonicalHeaderKey(tok)] = true
+// readResponse reads the target's answer head, passing over interim ones.
+func (l *httpListener) readResponse(cc *clientConn, uc *upConn) error {
+	for {
+		if err := cc.resp.readResponse(uc.br); err != nil {
+			return err
+		}
+		if s := cc.resp.status; s >= 200 || s == http.StatusSwitchingProtocols {
+			if s == http.StatusSwitchingProtocols && !(cc.req.connUpg && !cc.req.upgrade.empty()) {
+				return errors.New("the target switched protocols unasked")
 			}
+			return nil
 		}
 	}
-	return out
 }
 
-func isUpgrade(r *http.Request) bool {
-	if r.Header.Get("Upgrade") == "" {
-		return false
-	}
-	for _, v := range r.Header["Connection"] {
-		for _, tok := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
-				return true
-			}
-		}
-	}
-	return false
-}
+// body framings of a response.
+const (
+	bodyNone = iota
+	bodyLength
+	bodyChunked
+	bodyToClose
+)
 
-// copyResponse writes the target's answer to the client and reports whether
-// the connection to the target may be reused.
-func (h *httpListener) copyResponse(w http.ResponseWriter, resp *http.Response, uc *upConn, idle time.Duration) bool {
-	dst := w.Header()
-	named := connectionTokens(resp.Header)
-	for k, vs := range resp.Header {
-		if hopHeaders[k] || named != nil && named[k] {
+// copyResponse writes the target's answer to the client. It reports whether
+// the client connection stays open and whether the connection to the target
+// may be reused.
+func (l *httpListener) copyResponse(cc *clientConn, uc *upConn, keep bool, idle time.Duration) (kept, reuse bool) {
+	req, resp, bw := &cc.req, &cc.resp, cc.bw
+	framing := bodyNone
+	switch {
+	case string(req.bytes(req.first[0])) == http.MethodHead || resp.status == 204 || resp.status == 304:
+	case resp.chunked:
+		framing = bodyChunked
+	case resp.contentLen >= 0:
+		framing = bodyLength
+	default:
+		framing = bodyToClose
+	}
+	reuse = !resp.closeConn && (!resp.http10 || resp.keepAlive) && framing != bodyToClose
+	if framing == bodyToClose || framing == bodyChunked && req.http10 {
+		keep = false // the end of the connection ends the body
+	}
+	bw.WriteString("HTTP/1.1 ")
+	bw.Write(resp.bytes(resp.first[1]))
+	bw.WriteByte(' ')
+	bw.Write(resp.bytes(resp.first[2]))
+	bw.WriteString("\r\n")
+	for _, f := range resp.fields {
+		if resp.hop(f) && !(framing != bodyChunked && resp.is(f, "Content-Length")) {
 			continue
 		}
-		dst[k] = vs
+		bw.Write(resp.bytes(f.name))
+		bw.WriteString(": ")
+		bw.Write(resp.bytes(f.value))
+		bw.WriteString("\r\n")
 	}
-	if resp.ContentLength >= 0 {
-		dst["Content-Length"] = []string{strconv.FormatInt(resp.ContentLength, 10)}
+	if framing == bodyChunked && !req.http10 {
+		bw.WriteString("Transfer-Encoding: chunked\r\n")
 	}
-	w.WriteHeader(resp.StatusCode)
+	switch {
+	case !keep:
+		bw.WriteString("Connection: close\r\n")
+	case req.http10:
+		bw.WriteString("Connection: keep-alive\r\n")
+	}
+	bw.WriteString("\r\n")
+	var err error
+	mv := newMover(idle, cc.c, uc.nc)
+	switch framing {
+	case bodyLength:
+		err = copyBody(bw, uc.br, resp.contentLen, false, mv)
+	case bodyChunked:
+		if req.http10 {
+			err = copyBody(bw, httputil.NewChunkedReader(uc.br), -1, true, mv)
+		} else {
+			err = copyChunked(bw, uc.br, true, mv)
+		}
+	case bodyToClose:
+		err = copyBody(bw, uc.br, -1, true, mv)
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		return false, false
+	}
+	return keep, reuse
+}
+
+// mover keeps the deadlines of an exchange's connections moving while its
+// body moves: the idle timeout counts from the last progress.
+type mover struct {
+	conns     [2]net.Conn
+	idle      time.Duration
+	refreshed time.Time
+}
+
+func newMover(idle time.Duration, a, b net.Conn) *mover {
+	return &mover{conns: [2]net.Conn{a, b}, idle: idle, refreshed: time.Now()}
+}
+
+func (m *mover) tick() {
+	if m == nil {
+		return
+	}
+	if now := time.Now(); now.Sub(m.refreshed) > time.Second {
+		m.refreshed = now
+		for _, c := range m.conns {
+			_ = c.SetDeadline(now.Add(m.idle))
+		}
+	}
+}
+
+// copyBody copies n bytes (or until the end of src when n < 0), flushing
+// each piece when flush is set (a stream).
+func copyBody(dst *bufio.Writer, src io.Reader, n int64, flush bool, mv *mover) error {
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
 	buf := *bp
-	streaming := resp.ContentLength < 0
-	rc := http.NewResponseController(w)
-	refreshed := time.Now()
-	for {
-		n, err := resp.Body.Read(buf)
-		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				return false
+	for n != 0 {
+		chunk := buf
+		if n > 0 && int64(len(chunk)) > n {
+			chunk = chunk[:n]
+		}
+		m, err := src.Read(chunk)
+		if m > 0 {
+			if _, werr := dst.Write(chunk[:m]); werr != nil {
+				return werr
 			}
-			if streaming {
-				_ = rc.Flush()
+			if flush {
+				if werr := dst.Flush(); werr != nil {
+					return werr
+				}
+			}
+			if n > 0 {
+				n -= int64(m)
 			}
 		}
-		if err == io.EOF {
-			resp.Body.Close()
-			return !resp.Close
+		if err == io.EOF && n < 0 {
+			return nil
 		}
 		if err != nil {
-			return false
+			if err == io.EOF {
+				return io.ErrUnexpectedEOF
+			}
+			return err
 		}
-		// A long body keeps its connection alive as long as it moves.
-		if now := time.Now(); now.Sub(refreshed) > time.Second {
-			refreshed = now
-			_ = uc.nc.SetDeadline(now.Add(idle))
+		mv.tick()
+	}
+	return nil
+}
+
+// maxChunkLine bounds a chunk-size line (with extensions) and a trailer
+// field.
+const maxChunkLine = 4 << 10
+
+// copyChunked copies a chunked body as it is, chunk by chunk, through the
+// last chunk and the trailer section.
+func copyChunked(dst *bufio.Writer, src *bufio.Reader, flush bool, mv *mover) error {
+	for {
+		line, err := src.ReadSlice('\n')
+		if err != nil {
+			if errors.Is(err, bufio.ErrBufferFull) {
+				return errors.New("a chunk-size line is too long")
+			}
+			return err
 		}
+		size, err := chunkSize(line)
+		if err != nil {
+			return err
+		}
+		if _, err := dst.Write(line); err != nil {
+			return err
+		}
+		if size == 0 {
+			for { // the trailer section, up to its empty line
+				line, err := src.ReadSlice('\n')
+				if err != nil {
+					return errors.New("the chunked body's trailer section is malformed")
+				}
+				if _, err := dst.Write(line); err != nil {
+					return err
+				}
+				if len(line) <= 2 {
+					return nil
+				}
+			}
+		}
+		if err := copyBody(dst, src, size, false, mv); err != nil {
+			return err
+		}
+		crlf, err := src.ReadSlice('\n')
+		if err != nil || len(crlf) > 2 || len(crlf) == 2 && crlf[0] != '\r' {
+			return errors.New("a chunk does not end where its size says")
+		}
+		if _, err := dst.Write(crlf); err != nil {
+			return err
+		}
+		if flush {
+			if err := dst.Flush(); err != nil {
+				return err
+			}
+		}
+		mv.tick()
 	}
 }
 
+// chunkSize parses a chunk-size line: hexadecimal digits, optional
+// extensions after ';'.
+func chunkSize(line []byte) (int64, error) {
+	var n int64
+	digits := 0
+	for _, c := range line {
+		var d byte
+		switch {
+		case c >= '0' && c <= '9':
+			d = c - '0'
+		case c >= 'a' && c <= 'f':
+			d = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			d = c - 'A' + 10
+		case c == ';' || c == '\r' || c == '\n' || c == ' ' || c == '\t':
+			if digits == 0 {
+				return 0, errors.New("a chunk-size line without a size")
+			}
+			return n, nil
+		default:
+			return 0, errors.New("a malformed chunk size")
+		}
+		if digits++; digits > 15 {
+			return 0, errors.New("a chunk size too large")
+		}
+		n = n<<4 | int64(d)
+	}
+	return 0, errors.New("a chunk-size line without its end")
+}
+
 // tunnel joins the client and the target after a protocol upgrade
-// (WebSocket), until either side closes.
-func (h *httpListener) tunnel(w http.ResponseWriter, resp *http.Response, uc *upConn) {
+// (WebSocket), until both sides are done.
+func (l *httpListener) tunnel(cc *clientConn, uc *upConn) {
 	defer uc.nc.Close()
-	cc, crw, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		errorPage(w, http.StatusBadGateway)
+	resp, bw := &cc.resp, cc.bw
+	bw.WriteString("HTTP/1.1 101 ")
+	bw.Write(resp.bytes(resp.first[2]))
+	bw.WriteString("\r\n")
+	for _, f := range resp.fields {
+		if !resp.hop(f) {
+			bw.Write(resp.bytes(f.name))
+			bw.WriteString(": ")
+			bw.Write(resp.bytes(f.value))
+			bw.WriteString("\r\n")
+		}
+	}
+	bw.WriteString("Connection: Upgrade\r\nUpgrade: ")
+	bw.Write(resp.bytes(resp.upgrade))
+	bw.WriteString("\r\n\r\n")
+	if bw.Flush() != nil {
 		return
 	}
-	defer cc.Close()
 	_ = uc.nc.SetDeadline(time.Time{})
-	_ = cc.SetDeadline(time.Time{})
-	if err := resp.Write(crw); err != nil { // the 101 with its headers
-		return
-	}
-	if err := crw.Flush(); err != nil {
-		return
-	}
-	done := make(chan struct{}, 2)
+	_ = cc.c.SetDeadline(time.Time{})
+	done := make(chan struct{})
 	go func() {
-		_, _ = io.Copy(uc.nc, crw.Reader)
+		_, _ = io.Copy(uc.nc, cc.br)
 		closeWrite(uc.nc)
-		done <- struct{}{}
+		close(done)
 	}()
-	go func() {
-		_, _ = io.Copy(cc, uc.br)
-		closeWrite(cc)
-		done <- struct{}{}
-	}()
-	<-done
+	_, _ = io.Copy(cc.c, uc.br)
+	closeWrite(cc.c)
 	<-done
 }
 
@@ -354,25 +658,46 @@ func closeWrite(c net.Conn) {
 	c.Close()
 }
 
-// errorPage answers as ELB does when it cannot: 502, 503 or 504.
-func errorPage(w http.ResponseWriter, code int) {
+// answer writes an answer of the load balancer's own (an error page, as ELB
+// answers them) and reports whether the connection stays open.
+func (l *httpListener) answer(cc *clientConn, code int, keep bool) bool {
 	text := strconv.Itoa(code) + " " + http.StatusText(code)
-	w.Header().Set("Content-Type", "text/html")
-	w.Header().Set("Server", "wharf-lb")
-	w.WriteHeader(code)
-	_, _ = io.WriteString(w, "<html>\r\n<head><title>"+text+"</title></head>\r\n<body>\r\n<center><h1>"+text+"</h1></center>\r\n</body>\r\n</html>\r\n")
+	body := "<html>\r\n<head><title>" + text + "</title></head>\r\n<body>\r\n<center><h1>" + text + "</h1></center>\r\n</body>\r\n</html>\r\n"
+	return l.respond(cc, code, "text/html", body, keep)
 }
 
-// fixedResponse answers a fixed-response action.
-func fixedResponse(w http.ResponseWriter, fr *state.FixedResponse) {
-	code, err := strconv.Atoi(fr.StatusCode)
+// fixed answers a fixed-response action.
+func (l *httpListener) fixed(cc *clientConn, act *action, keep bool) bool {
+	code, err := strconv.Atoi(act.fixed.StatusCode)
 	if err != nil {
 		code = http.StatusServiceUnavailable
 	}
-	if fr.ContentType != "" {
-		w.Header().Set("Content-Type", fr.ContentType)
+	return l.respond(cc, code, act.fixed.ContentType, act.fixed.MessageBody, keep)
+}
+
+func (l *httpListener) respond(cc *clientConn, code int, contentType, body string, keep bool) bool {
+	bw := cc.bw
+	bw.WriteString("HTTP/1.1 ")
+	bw.WriteString(strconv.Itoa(code))
+	bw.WriteByte(' ')
+	bw.WriteString(http.StatusText(code))
+	bw.WriteString("\r\nServer: wharf-lb\r\n")
+	if contentType != "" {
+		bw.WriteString("Content-Type: ")
+		bw.WriteString(contentType)
+		bw.WriteString("\r\n")
 	}
-	w.Header().Set("Content-Length", strconv.Itoa(len(fr.MessageBody)))
-	w.WriteHeader(code)
-	_, _ = io.WriteString(w, fr.MessageBody)
+	bw.WriteString("Content-Length: ")
+	bw.WriteString(strconv.Itoa(len(body)))
+	bw.WriteString("\r\n")
+	if !keep {
+		bw.WriteString("Connection: close\r\n")
+	} else if cc.req.http10 {
+		bw.WriteString("Connection: keep-alive\r\n")
+	}
+	bw.WriteString("\r\n")
+	if string(cc.req.bytes(cc.req.first[0])) != http.MethodHead {
+		bw.WriteString(body)
+	}
+	return bw.Flush() == nil && keep
 }

@@ -2,10 +2,8 @@ package lb
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net"
-	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -44,7 +42,6 @@ type running struct {
 	arn      string
 	protocol string
 	http     *httpListener
-	srv      *http.Server
 	tcp      *tcpListener
 }
 
@@ -239,19 +236,8 @@ func (n *Node) serveListener(b LoadBalancer, l Listener) {
 		r.tcp = &tcpListener{ln: ln, log: log}
 		go r.tcp.serve()
 	} else {
-		r.http = &httpListener{port: strconv.Itoa(int(l.Port)), log: log}
-		r.srv = &http.Server{
-			Handler:           r.http,
-			ReadHeaderTimeout: time.Minute,
-			IdleTimeout:       b.IdleTimeout,
-			MaxHeaderBytes:    64 << 10,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-		}
-		go func() {
-			if err := r.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("listener stopped", "err", err)
-			}
-		}()
+		r.http = newHTTPListener(ln, strconv.Itoa(int(l.Port)), log)
+		go r.http.serve()
 	}
 	n.setRoutes(r, rs, b)
 	n.listeners[l.Port] = r
@@ -282,20 +268,20 @@ func (n *Node) stopListener(port int32, r *running) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_ = r.srv.Shutdown(ctx)
+		r.http.shutdown(ctx)
 	}()
 }
 
 func (n *Node) shutdown() {
 	n.mu.Lock()
-	var srvs []*http.Server
+	var https []*httpListener
 	for port, r := range n.listeners {
 		delete(n.listeners, port)
 		if r.tcp != nil {
 			r.tcp.close()
 			continue
 		}
-		srvs = append(srvs, r.srv)
+		https = append(https, r.http)
 	}
 	for _, t := range n.targets {
 		t.pool.close()
@@ -304,11 +290,11 @@ func (n *Node) shutdown() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var wg sync.WaitGroup
-	for _, s := range srvs {
+	for _, h := range https {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_ = s.Shutdown(ctx)
+			h.shutdown(ctx)
 		}()
 	}
 	wg.Wait()
@@ -346,5 +332,5 @@ func (n *Node) ListenerAddr(port int32) string {
 	case r.tcp != nil:
 		return r.tcp.ln.Addr().String()
 	}
-	return net.JoinHostPort(n.cfg.Address, strconv.Itoa(int(port)))
+	return r.http.ln.Addr().String()
 }

@@ -23,6 +23,8 @@ type upConn struct {
 	br   *bufio.Reader
 	bw   *bufio.Writer
 	used time.Time
+	// deadlineSet is when the deadline was last moved (refreshDeadline).
+	deadlineSet time.Time
 }
 
 const (
