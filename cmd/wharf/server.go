@@ -15,6 +15,7 @@ import (
 func serverCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 	var cfg server.Config
 	var credsFile, auditLog string
+	var launcher capacityFlags
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the control plane: the ECS API on an embedded store",
@@ -38,6 +39,9 @@ on a loopback address (or with --insecure-no-auth).`,
 			if err != nil {
 				return err
 			}
+			if cfg.Capacity, err = launcher.options(cmd.Context(), log); err != nil {
+				return err
+			}
 			if auditLog != "" {
 				f, err := os.OpenFile(auditLog, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 				if err != nil {
@@ -54,6 +58,7 @@ on a loopback address (or with --insecure-no-auth).`,
 		},
 	}
 	f := cmd.Flags()
+	launcher.add(f)
 	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "address to serve the API on")
 	f.StringVar(&cfg.DataDir, "data-dir", "wharf-data", "directory for the embedded store")
 	f.StringVar(&cfg.Region, "region", "us-east-1", "region in ARNs and in request signatures")

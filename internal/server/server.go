@@ -18,6 +18,7 @@ import (
 	"github.com/wharf-ecs/wharf/internal/agentproto"
 	"github.com/wharf-ecs/wharf/internal/auth"
 	"github.com/wharf-ecs/wharf/internal/awsproto"
+	"github.com/wharf-ecs/wharf/internal/capacity"
 	servicectl "github.com/wharf-ecs/wharf/internal/controller/service"
 	"github.com/wharf-ecs/wharf/internal/ecsapi"
 	"github.com/wharf-ecs/wharf/internal/keyring"
@@ -80,6 +81,10 @@ type Config struct {
 	// LogStorageLimit bounds the bytes of log events the logs API keeps
 	// (DATA-DIR/logs), oldest deleted first; 0 means 1 GiB, negative none.
 	LogStorageLimit int64
+	// Capacity configures managed scaling (capacity.go): the launcher that
+	// starts capacity providers' and the Fargate pool's instances (none:
+	// instances are started by hand), and the scaler's timings.
+	Capacity capacity.Options
 }
 
 // Server is a running control plane.

@@ -4,14 +4,16 @@ import "github.com/wharf-ecs/wharf/internal/model"
 
 // Capacity providers and the instances their launchers start.
 //
-//	capacityproviders/NAME            CapacityProvider
-//	capacitylaunches/PROVIDER/ID      InstanceLaunch (one per instance a launcher started)
+//	capacityproviders/NAME              CapacityProvider
+//	capacitylaunches/PROVIDER/ID        InstanceLaunch (one per instance a launcher started)
+//	capacityscaling/CLUSTER/PROVIDER    CapacityScaling (managed scaling's last reading)
 //
 // FARGATE and FARGATE_SPOT are built in and have no record; their pool's
-// launches live under the pseudo-provider name FargatePool.
+// launches and readings live under the pseudo-provider name FargatePool.
 const (
 	CapacityProvidersPrefix = "capacityproviders/"
 	CapacityLaunchesPrefix  = "capacitylaunches/"
+	CapacityScalingPrefix   = "capacityscaling/"
 )
 
 // FargatePool names the launches of the pool that runs FARGATE and
@@ -51,14 +53,19 @@ type CapacityProvider struct {
 	// ("" when none does). An Auto Scaling group provider serves one
 	// cluster at a time, as in ECS.
 	AssociatedCluster string `json:"wharfCluster,omitempty"`
-	// Scaling is the scaler's last reading, shown by DescribeCapacityProviders.
-	Scaling *CapacityScaling `json:"wharfScaling,omitempty"`
 }
 
-// CapacityScaling is one reading of managed scaling for a provider: the
-// CapacityProviderReservation metric (M / N × 100, as ECS defines it) and
-// its terms.
+// CapacityScalingKey is the key of a provider's reading in a cluster.
+func CapacityScalingKey(cluster, provider string) string {
+	return CapacityScalingPrefix + cluster + "/" + provider
+}
+
+// CapacityScaling is one reading of managed scaling for a provider in a
+// cluster: the CapacityProviderReservation metric (M / N × 100, as ECS
+// defines it) and its terms.
 type CapacityScaling struct {
+	Cluster  string `json:"cluster"`
+	Provider string `json:"capacityProvider"`
 	// Reservation is CapacityProviderReservation in percent.
 	Reservation int32 `json:"capacityProviderReservation"`
 	// Needed is M, the instances the provider's tasks need; Running is N,
@@ -82,6 +89,12 @@ type InstanceLaunch struct {
 	// Handle is the launcher's own name for the instance (a Docker
 	// container ID, say), which Terminate takes.
 	Handle string `json:"handle,omitempty"`
+	// JoinTokenID is the join token the instance's agent joins with,
+	// deleted once the instance has registered.
+	JoinTokenID string `json:"joinTokenId,omitempty"`
+	// InstanceID is the container instance the launch became, once its
+	// agent registered.
+	InstanceID string `json:"instanceId,omitempty"`
 	// Terminating is set once the scaler chose the instance for removal.
 	Terminating bool `json:"terminating,omitempty"`
 }
