@@ -24,6 +24,7 @@ import (
 
 	"github.com/wharf-ecs/wharf/internal/agent"
 	"github.com/wharf-ecs/wharf/internal/auth"
+	"github.com/wharf-ecs/wharf/internal/capacity"
 	servicectl "github.com/wharf-ecs/wharf/internal/controller/service"
 	"github.com/wharf-ecs/wharf/internal/server"
 )
@@ -59,6 +60,8 @@ type Options struct {
 	TLSCert, TLSKey string
 	// MaxStopTimeout is the server's --max-stop-timeout.
 	MaxStopTimeout int32
+	// Capacity is managed scaling's launcher and timings.
+	Capacity capacity.Options
 }
 
 // The root access key of test servers.
@@ -117,7 +120,7 @@ func StartWith(t testing.TB, o Options) *Server {
 	srv, err := server.New(server.Config{Listen: o.Listen, DataDir: o.DataDir, Log: log,
 		AgentTimeout: o.AgentTimeout, ServiceTuning: o.ServiceTuning,
 		Credentials: creds, RateLimitScale: o.RateLimitScale, AuditLog: o.AuditLog,
-		TLSCert: o.TLSCert, TLSKey: o.TLSKey, MaxStopTimeout: o.MaxStopTimeout})
+		TLSCert: o.TLSCert, TLSKey: o.TLSKey, MaxStopTimeout: o.MaxStopTimeout, Capacity: o.Capacity})
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}
