@@ -81,6 +81,7 @@ on a loopback address (or with --insecure-no-auth).`,
 	f.StringVar(&cfg.Etcd.CAFile, "etcd-ca-file", "", "PEM CA certificate(s) to verify the etcd members with")
 	f.StringVar(&cfg.Etcd.CertFile, "etcd-cert-file", "", "PEM client certificate to present to etcd")
 	f.StringVar(&cfg.Etcd.KeyFile, "etcd-key-file", "", "PEM private key of --etcd-cert-file")
+	f.DurationVar(&cfg.AutoScaling.Interval, "autoscaling-interval", 15*time.Second, "how often Service Auto Scaling evaluates scaling policies (see docs/autoscaling.md)")
 	f.DurationVar(&cfg.Etcd.LeaseTTL, "leader-lease", 5*time.Second, "with etcd, how long a leader that died or was cut off keeps the others from leading")
 	return cmd
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/wharf-ecs/wharf/internal/agentproto"
 	"github.com/wharf-ecs/wharf/internal/auth"
+	"github.com/wharf-ecs/wharf/internal/autoscaling"
 	"github.com/wharf-ecs/wharf/internal/awsproto"
 	"github.com/wharf-ecs/wharf/internal/capacity"
 	servicectl "github.com/wharf-ecs/wharf/internal/controller/service"
@@ -81,6 +82,10 @@ type Config struct {
 	// LogStorageLimit bounds the bytes of log events the logs API keeps
 	// (DATA-DIR/logs), oldest deleted first; 0 means 1 GiB, negative none.
 	LogStorageLimit int64
+	// AutoScaling sets the Service Auto Scaling controller's timings
+	// (--autoscaling-interval; tests shorten them); zero values take the
+	// defaults.
+	AutoScaling autoscaling.Tuning
 	// Capacity configures managed scaling (capacity.go): the launcher that
 	// starts capacity providers' and the Fargate pool's instances (none:
 	// instances are started by hand), and the scaler's timings.
