@@ -81,7 +81,8 @@ type Agent struct {
 	mu          sync.Mutex
 	instanceArn string
 	runners     map[string]*runner
-	pre         *prepuller // nil unless Config.PrepullImages
+	logs        *logShipper // ships awslogs containers' output (logs.go)
+	pre         *prepuller  // nil unless Config.PrepullImages
 	ctx         context.Context
 }
 
@@ -139,6 +140,7 @@ func New(cfg Config) (*Agent, error) {
 			region: cfg.Region, signer: v4.NewSigner()},
 		runners: map[string]*runner{},
 	}
+	a.logs = newLogShipper(a)
 	return a, nil
 }
 
@@ -158,6 +160,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("container instance registered", "cluster", a.cfg.Cluster, "instance", a.InstanceArn(),
 		"cpu", a.cfg.CPU, "memory_mib", a.cfg.MemoryMiB)
 	go a.watchRuntime(ctx)
+	a.logs.start(ctx)
+	defer a.logs.stop()
 	if a.cfg.PrepullImages {
 		a.pre = newPrepuller(a)
 		go a.pre.run(ctx)

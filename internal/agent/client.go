@@ -62,9 +62,18 @@ func errorCode(err error) string {
 }
 
 func (c *client) call(ctx context.Context, target string, in, out any) error {
-	body, err := json.Marshal(in)
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", target, err)
+	return c.callAs(ctx, "ecs", target, in, out)
+}
+
+// callAs is call signed for service ("logs" for the logs API); an in of type
+// rawBody is sent as it is.
+func (c *client) callAs(ctx context.Context, service, target string, in, out any) error {
+	body, ok := in.(rawBody)
+	if !ok {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return fmt.Errorf("encode %s: %w", target, err)
+		}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.endpoint, "/")+"/", bytes.NewReader(body))
 	if err != nil {
@@ -78,7 +87,7 @@ func (c *client) call(ctx context.Context, target string, in, out any) error {
 			return fmt.Errorf("agent credentials: %w", err)
 		}
 		sum := sha256.Sum256(body)
-		if err := c.signer.SignHTTP(ctx, cr, req, hex.EncodeToString(sum[:]), "ecs", c.region, time.Now()); err != nil {
+		if err := c.signer.SignHTTP(ctx, cr, req, hex.EncodeToString(sum[:]), service, c.region, time.Now()); err != nil {
 			return fmt.Errorf("sign request: %w", err)
 		}
 	}

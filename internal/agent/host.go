@@ -50,8 +50,8 @@ func cpuArchitecture() string {
 // Capabilities are the attributes that advertise what this agent supports,
 // so that task definitions' requiresAttributes can be matched. Some are
 // honoured in a reduced form on a machine without AWS, and say so here:
-// awslogs output stays in the container's local json-file log until Wharf
-// ships logs itself; a task role is accepted but no role credentials are
+// awslogs output is shipped by the agent to Wharf's own CloudWatch Logs API
+// (see logs.go); a task role is accepted but no role credentials are
 // served; ECR images run when present locally. Secrets come from Wharf's
 // own SSM Parameter Store; there is no Secrets Manager, so the asm
 // capability is not advertised.

@@ -453,6 +453,9 @@ func (r *runner) startOne(ctx context.Context, c *ctr, latest *agentproto.AgentT
 			c.id = id
 		}
 	}
+	if err := r.a.logsReady(ctx, c.id, r.arn, &c.def); err != nil {
+		return err
+	}
 	if err := r.a.rt.Start(ctx, c.id); err != nil {
 		if errors.Is(err, runtime.ErrUnavailable) {
 			return err

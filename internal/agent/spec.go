@@ -175,9 +175,14 @@ func buildSpec(task *model.Task, def *model.TaskDefinition, cd *model.ContainerD
 		switch lc.LogDriver {
 		case "json-file", "none", "local", "syslog", "journald", "fluentd", "gelf", "splunk":
 			s.LogConfig = &runtime.LogConfig{Driver: string(lc.LogDriver), Options: lc.Options}
+		case "awslogs":
+			// The agent ships the output itself (logs.go).
+			if err := awslogsSpec(&s, cd); err != nil {
+				return s, err
+			}
 		default:
-			// awslogs and awsfirelens ship logs to AWS; until Wharf's own log
-			// service exists the output stays readable with docker logs.
+			// awsfirelens routes logs to AWS services; the output stays
+			// readable with docker logs.
 			s.LogConfig = &runtime.LogConfig{Driver: "json-file"}
 		}
 	}

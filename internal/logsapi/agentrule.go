@@ -17,10 +17,11 @@ import (
 )
 
 // AgentRule is the request gate's rule for agent credentials on the logs
-// API. An agent may create the log streams of, and put the output of, the
-// awslogs containers of tasks placed on its own instance, into the groups
-// their task definitions name, and create those groups when the definition
-// sets awslogs-create-group; nothing else.
+// API. An agent may create the log streams of, put the output of, and read
+// back (to settle a batch it sent just before a restart) the awslogs
+// containers of tasks placed on its own instance, in the groups their task
+// definitions name, and create those groups when the definition sets
+// awslogs-create-group; nothing else.
 //
 // A stream named PREFIX/CONTAINER/TASK-ID is checked against that one task
 // (a store read, then a cache); a stream named after a container ID, and
@@ -59,9 +60,9 @@ func NewAgentRule(st store.Store) *AgentRule {
 // Authorize is auth.Rules.Agent for the logs API.
 func (r *AgentRule) Authorize(ctx context.Context, p *auth.Principal, op string, body []byte) error {
 	switch op {
-	case "PutLogEvents", "CreateLogStream", "CreateLogGroup":
+	case "PutLogEvents", "CreateLogStream", "CreateLogGroup", "GetLogEvents":
 	default:
-		return auth.AgentDenied(p, "call logs:"+op+" (agents may only create the log groups and streams of their tasks' awslogs containers and put their output)")
+		return auth.AgentDenied(p, "call logs:"+op+" (agents may only create the log groups and streams of their tasks' awslogs containers, put their output and read it back)")
 	}
 	var in struct {
 		Group  string `json:"logGroupName"`

@@ -112,8 +112,13 @@ func TestAgentCredentialScope(t *testing.T) {
 	denied("CreateLogGroup of a group no task names", err)
 	_, err = mine.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{})
 	denied("DescribeLogGroups", err)
-	_, err = mine.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("/ecs/web"), LogStreamName: aws.String(stream)})
-	denied("GetLogEvents", err)
+	if _, err := mine.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("/ecs/web"), LogStreamName: aws.String(stream)}); err != nil {
+		t.Errorf("agent GetLogEvents of its task's stream: %v", err)
+	}
+	_, err = other.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("/ecs/web"), LogStreamName: aws.String(stream)})
+	denied("GetLogEvents of another instance's task", err)
+	_, err = mine.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("/ecs/web")})
+	denied("FilterLogEvents", err)
 	_, err = mine.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String("/ecs/web")})
 	denied("DeleteLogGroup", err)
 
