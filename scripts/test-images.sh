@@ -2,6 +2,7 @@
 # Builds the images Wharf's tests run, without any registry:
 #   wharf-testapp:latest  the static Go test workload (testapp/) in a FROM scratch image
 #   busybox:latest        Debian's static busybox with its applets, FROM scratch
+#   wharf-agent:latest    the static wharf binary, FROM scratch (scripts/agent-image.sh)
 # Idempotent: an image is rebuilt only when it is missing or its inputs changed,
 # which is recorded in a label on the image (a hash of the inputs).
 #
@@ -197,4 +198,5 @@ smoke_failed() {
 check_docker
 build_testapp
 build_busybox
-log "ready: ${testapp_image}, ${busybox_image}"
+if [[ "$force" -eq 1 ]]; then "$repo_root/scripts/agent-image.sh" --force; else "$repo_root/scripts/agent-image.sh"; fi
+log "ready: ${testapp_image}, ${busybox_image}, wharf-agent:latest"

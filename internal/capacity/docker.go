@@ -1,7 +1,10 @@
 package capacity
 
 import (
+	"archive/tar"
 	"context"
+	"encoding/json"
+	"io"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,6 +14,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
 )
 
@@ -107,9 +111,11 @@ func (l *DockerLauncher) Launch(ctx context.Context, spec InstanceSpec) (string,
 }
 
 // Terminate stops the agent's container (SIGTERM, then SIGKILL after ten
-// seconds) and removes it. The tasks' containers were stopped before: the
-// scaler terminates only instances without tasks.
+// seconds) and removes it, with the containers its tasks left behind (the
+// scaler terminates only instances whose tasks have stopped, and no other
+// agent would ever adopt them).
 func (l *DockerLauncher) Terminate(ctx context.Context, handle string) error {
+	instance := l.instanceOf(ctx, handle)
 	timeout := 10
 	if err := l.cli.ContainerStop(ctx, handle, container.StopOptions{Timeout: &timeout}); err != nil && !cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("stop the agent container: %w", err)
@@ -117,8 +123,44 @@ func (l *DockerLauncher) Terminate(ctx context.Context, handle string) error {
 	if err := l.cli.ContainerRemove(ctx, handle, container.RemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("remove the agent container: %w", err)
 	}
-	l.log.Info("terminated an instance", "container", handle)
+	if instance != "" {
+		left, err := l.cli.ContainerList(ctx, container.ListOptions{All: true,
+			Filters: filters.NewArgs(filters.Arg("label", labelInstance+"="+instance))})
+		if err != nil {
+			return fmt.Errorf("list the instance's task containers: %w", err)
+		}
+		for _, c := range left {
+			if err := l.cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !cerrdefs.IsNotFound(err) {
+				return fmt.Errorf("remove task container %s: %w", c.ID, err)
+			}
+		}
+	}
+	l.log.Info("terminated an instance", "container", handle, "instance", instance)
 	return nil
+}
+
+// labelInstance is the label the agent puts on its tasks' containers.
+const labelInstance = "org.wharf-ecs.container-instance-arn"
+
+// instanceOf reads the container instance ARN the agent in the container
+// saved in its data directory ("" when it cannot be read).
+func (l *DockerLauncher) instanceOf(ctx context.Context, handle string) string {
+	rc, _, err := l.cli.CopyFromContainer(ctx, handle, "/var/lib/wharf-agent/instance.json")
+	if err != nil {
+		return ""
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	if _, err := tr.Next(); err != nil {
+		return ""
+	}
+	var saved struct {
+		ContainerInstanceArn string `json:"containerInstanceArn"`
+	}
+	if err := json.NewDecoder(io.LimitReader(tr, 1<<20)).Decode(&saved); err != nil {
+		return ""
+	}
+	return saved.ContainerInstanceArn
 }
 
 // Close releases the client.

@@ -112,6 +112,7 @@ type group struct {
 	target            int
 	steps             Steps
 	size              Resources // the provider's instance size from its tags (0: the agent's)
+	warmup            time.Duration
 	instances         []*state.ContainerInstance
 	launches          []*state.InstanceLaunch
 	waiting           []Resources
@@ -183,6 +184,7 @@ func (s *Scaler) groups(ctx context.Context, c *state.Cluster, providers map[str
 		ms := p.AutoScalingGroupProvider.ManagedScaling
 		g := &group{cluster: name, provider: pn, managed: ms != nil && ms.Status == model.ManagedScalingStatusEnabled, busy: map[string]bool{}}
 		if ms != nil {
+			g.warmup = time.Duration(model.Val(ms.InstanceWarmupPeriod)) * time.Second
 			g.target = int(model.Val(ms.TargetCapacity))
 			g.steps = Steps{Min: int(model.Val(ms.MinimumScalingStepSize)), Max: int(model.Val(ms.MaximumScalingStepSize))}
 		}

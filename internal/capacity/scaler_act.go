@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/wharf-ecs/wharf/internal/agentproto"
 	"github.com/wharf-ecs/wharf/internal/awsproto"
@@ -46,6 +47,7 @@ func (s *Scaler) scale(ctx context.Context, g *group) error {
 	}
 	size := g.size
 	running, busy := 0, 0
+	warming := pending > 0
 	var idle []*state.ContainerInstance
 	for _, in := range g.instances {
 		if in.Status != "ACTIVE" {
@@ -58,6 +60,9 @@ func (s *Scaler) scale(ctx context.Context, g *group) error {
 			continue
 		}
 		running++
+		if in.RegisteredAt != nil && now.Sub(in.RegisteredAt.Time) < max(g.warmup, minWarmup) {
+			warming = true
+		}
 		if g.busy[in.ID] {
 			busy++
 		} else if l != nil {
@@ -78,6 +83,10 @@ func (s *Scaler) scale(ctx context.Context, g *group) error {
 	}
 	key := g.key()
 	switch {
+	case desired > n && warming:
+		// Instances still starting will take some of the waiting tasks:
+		// scale out again once they have (instanceWarmupPeriod).
+		delete(s.lowSince, key)
 	case desired > n:
 		delete(s.lowSince, key)
 		k := max(desired-n, g.steps.Min)
@@ -111,6 +120,10 @@ func (s *Scaler) scale(ctx context.Context, g *group) error {
 	}
 	return errors.Join(errs...)
 }
+
+// minWarmup is the least time a new instance gets to take waiting tasks
+// before the scaler launches more: a few rounds of the waiting-task queue.
+const minWarmup = 2 * time.Second
 
 // registered is the size an instance registered with.
 func registered(in *state.ContainerInstance) Resources {

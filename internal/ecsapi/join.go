@@ -43,6 +43,7 @@ func (a *API) AdminService() *awsproto.Service {
 	awsproto.Handle(s, agentproto.JoinCluster, a.JoinCluster)
 	awsproto.Handle(s, agentproto.ExplainPlacement, a.ExplainPlacement)
 	awsproto.Handle(s, agentproto.RestartContainer, a.RestartContainer)
+	a.registerCapacityAdmin(s)
 	return s
 }
 
@@ -299,7 +300,8 @@ func (a *API) AuthorizeAgent(ctx context.Context, p *auth.Principal, op string, 
 // DeleteJoinToken (which names only a token) on "*".
 func (a *API) AdminResources(op string, body []byte) ([]string, error) {
 	switch op {
-	case agentproto.CreateJoinToken, agentproto.ListJoinTokens, agentproto.ExplainPlacement, agentproto.RestartContainer:
+	case agentproto.CreateJoinToken, agentproto.ListJoinTokens, agentproto.ExplainPlacement, agentproto.RestartContainer,
+		agentproto.DescribeCapacityScaling, agentproto.InterruptSpotTask:
 		var in struct {
 			Cluster string `json:"cluster"`
 		}
