@@ -213,16 +213,16 @@ function median(arr, n,   i, j, t) {
 FILENAME ~ /throughput$/ { rps[$1] += $2; n[$1]++; p50[$1, n[$1]] = $3; p99[$1, n[$1]] = $4; if ($1 == "wharf") ratio[++nr] = $2 }
 FILENAME ~ /throughput$/ && $1 == "nginx" { nrps[++nn] = $2 }
 FILENAME ~ /throughput$/ { eff[$1] += $5 }
-FILENAME ~ /latency$/ { m[$1]++; l99[$1, m[$1]] = $4 }
+FILENAME ~ /latency$/ { m[$1]++; l50[$1, m[$1]] = $3; l99[$1, m[$1]] = $4 }
 END {
   for (i = 1; i <= nr; i++) r[i] = ratio[i] / nrps[i]
   for (p in n) { for (i = 1; i <= n[p]; i++) { a[i] = p50[p, i]; b[i] = p99[p, i] }; med50[p] = median(a, n[p]); med99[p] = median(b, n[p]) }
-  for (p in m) { for (i = 1; i <= m[p]; i++) a[i] = l99[p, i]; lat[p] = median(a, m[p]) }
-  printf "| | requests/s (%d connections, %d x %s) | p50 ms | p99 ms | requests per proxy CPU-second | p99 ms at %d connections | added p99 ms |\n", c, rounds, d, lc
+  for (p in m) { for (i = 1; i <= m[p]; i++) { a[i] = l99[p, i]; b[i] = l50[p, i] }; lat[p] = median(a, m[p]); lat50[p] = median(b, m[p]) }
+  printf "| | requests/s (%d connections, %d x %s) | p50 ms | p99 ms | requests per proxy CPU-second | p50 / p99 ms at %d connections | added p50 / p99 ms |\n", c, rounds, d, lc
   printf "| --- | --- | --- | --- | --- | --- | --- |\n"
-  printf "| direct to one target | - | - | - | - | %.3f | - |\n", lat["direct"]
-  printf "| nginx %s, keep-alive upstream | %.0f | %.3f | %.3f | %.0f | %.3f | %.3f |\n", nv, rps["nginx"] / n["nginx"], med50["nginx"], med99["nginx"], eff["nginx"] / n["nginx"], lat["nginx"], lat["nginx"] - lat["direct"]
-  printf "| wharf application load balancer | %.0f | %.3f | %.3f | %.0f | %.3f | %.3f |\n", rps["wharf"] / n["wharf"], med50["wharf"], med99["wharf"], eff["wharf"] / n["wharf"], lat["wharf"], lat["wharf"] - lat["direct"]
+  printf "| direct to one target | - | - | - | - | %.3f / %.3f | - |\n", lat50["direct"], lat["direct"]
+  printf "| nginx %s, keep-alive upstream | %.0f | %.3f | %.3f | %.0f | %.3f / %.3f | %.3f / %.3f |\n", nv, rps["nginx"] / n["nginx"], med50["nginx"], med99["nginx"], eff["nginx"] / n["nginx"], lat50["nginx"], lat["nginx"], lat50["nginx"] - lat50["direct"], lat["nginx"] - lat["direct"]
+  printf "| wharf application load balancer | %.0f | %.3f | %.3f | %.0f | %.3f / %.3f | %.3f / %.3f |\n", rps["wharf"] / n["wharf"], med50["wharf"], med99["wharf"], eff["wharf"] / n["wharf"], lat50["wharf"], lat["wharf"], lat50["wharf"] - lat50["direct"], lat["wharf"] - lat["direct"]
   printf "\nwharf / nginx throughput: %.1f%%; per proxy CPU-second: %.1f%% (rounds:", 100 * rps["wharf"] / rps["nginx"], 100 * eff["wharf"] / eff["nginx"]
   for (i = 1; i <= nr; i++) printf " %.1f%%", 100 * r[i]
   printf ")\n"
