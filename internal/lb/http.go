@@ -80,19 +80,7 @@ func (l *httpListener) idleTimeout() time.Duration {
 }
 
 func (l *httpListener) serve() {
-	var delay time.Duration
-	for {
-		c, err := l.ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			l.log.Warn("accept failed", "err", err)
-			time.Sleep(delay)
-			continue
-		}
-		delay = 0
+	acceptLoop(l.ln, l.log, func(c net.Conn) {
 		cc := &clientConn{c: c, br: bufio.NewReaderSize(c, 4<<10), bw: bufio.NewWriterSize(c, 4<<10)}
 		if host, _, err := net.SplitHostPort(c.RemoteAddr().String()); err == nil {
 			cc.clientIP = host
@@ -102,7 +90,7 @@ func (l *httpListener) serve() {
 		l.mu.Unlock()
 		l.wg.Add(1)
 		go l.handle(cc)
-	}
+	})
 }
 
 // shutdown stops accepting, closes idle connections, and waits for the

@@ -20,25 +20,33 @@ type tcpListener struct {
 }
 
 func (l *tcpListener) serve() {
-	var delay time.Duration
-	for {
-		c, err := l.ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			// Out of file descriptors and the like: back off and go on.
-			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			l.log.Warn("accept failed", "err", err)
-			time.Sleep(delay)
-			continue
-		}
-		delay = 0
+	acceptLoop(l.ln, l.log, func(c net.Conn) {
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
 			l.handle(c)
 		}()
+	})
+}
+
+// acceptLoop hands every connection ln accepts to handle until ln closes.
+// Other accept errors (out of file descriptors and the like) back off and
+// go on.
+func acceptLoop(ln net.Listener, log *slog.Logger, handle func(net.Conn)) {
+	var delay time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			log.Warn("accept failed", "err", err)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		handle(c)
 	}
 }
 
