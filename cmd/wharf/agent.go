@@ -73,7 +73,7 @@ kept in --data-dir. An access key in the AWS_* environment works too.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.Endpoint, "endpoint", "", "control plane URL, e.g. http://127.0.0.1:8080 (required)")
+	f.StringVar(&cfg.Endpoint, "endpoint", "", "control plane URL, e.g. http://127.0.0.1:8080, or the URLs of replicated servers separated by commas to fail over between (required)")
 	f.StringVar(&cfg.Cluster, "cluster", "", "cluster to join (default $ECS_CLUSTER, else \"default\", created if missing)")
 	f.StringVar(&cfg.DataDir, "data-dir", "wharf-agent-data", "directory that keeps this instance's identity across restarts")
 	f.StringArrayVar(&attrs, "attribute", nil, "custom attribute name=value (repeatable)")

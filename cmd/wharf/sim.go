@@ -82,7 +82,7 @@ SIM_HEALTH=UNHEALTHY, SIM_IGNORE_SIGTERM=true, ...; see internal/runtime/sim).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.Endpoint, "endpoint", "", "control plane URL, e.g. http://127.0.0.1:8080 (required)")
+	f.StringVar(&cfg.Endpoint, "endpoint", "", "control plane URL, e.g. http://127.0.0.1:8080, or the URLs of replicated servers separated by commas to fail over between (required)")
 	f.StringVar(&cfg.Cluster, "cluster", "default", "cluster to join (created if missing)")
 	f.StringVar(&cfg.JoinToken, "join-token", "", "join token each simulated instance joins with (default $WHARF_JOIN_TOKEN; else the AWS_* credentials sign)")
 	f.IntVar(&cfg.Instances, "instances", 10, "number of simulated container instances")

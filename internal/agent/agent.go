@@ -34,7 +34,9 @@ var Version = "1.0.0"
 
 // Config configures an agent.
 type Config struct {
-	Endpoint string // control plane URL
+	// Endpoint is the control plane URL, or the URLs of replicated servers
+	// separated by commas: the agent fails over between them.
+	Endpoint string
 	Cluster  string // default "default"
 	// DataDir keeps the instance ARN across restarts, so a restarted agent
 	// is the same container instance. Empty: a new instance each start.
@@ -88,8 +90,9 @@ type Agent struct {
 
 // New checks the configuration and detects the host's resources.
 func New(cfg Config) (*Agent, error) {
-	if cfg.Endpoint == "" {
-		return nil, errors.New("the control plane endpoint is required (--endpoint)")
+	eps, err := parseEndpoints(cfg.Endpoint)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.Runtime == nil {
 		return nil, errors.New("a container runtime is required")
@@ -136,7 +139,7 @@ func New(cfg Config) (*Agent, error) {
 	}
 	a := &Agent{
 		cfg: cfg, rt: cfg.Runtime, log: cfg.Log,
-		c: &client{endpoint: cfg.Endpoint, http: cfg.HTTPClient, creds: cfg.Credentials,
+		c: &client{eps: eps, http: cfg.HTTPClient, creds: cfg.Credentials,
 			region: cfg.Region, signer: v4.NewSigner()},
 		runners: map[string]*runner{},
 	}

@@ -23,9 +23,9 @@ import (
 // shapes lack (stop code, health) and calls Wharf's own long poll; it still
 // signs every request with SigV4 as the SDK would.
 type client struct {
-	endpoint string
-	http     *http.Client
-	region   string
+	eps    *endpoints // one server's URL or every replica's (endpoints.go)
+	http   *http.Client
+	region string
 
 	mu     sync.RWMutex
 	creds  aws.CredentialsProvider // nil: unsigned
@@ -67,6 +67,11 @@ func (c *client) call(ctx context.Context, target string, in, out any) error {
 
 // callAs is call signed for service ("logs" for the logs API); an in of type
 // rawBody is sent as it is.
+//
+// A server that cannot be reached or answers with a server error makes the
+// client move on to the next endpoint. The call is tried again at once only
+// when no connection could be made, so that it cannot have been applied;
+// otherwise the caller retries as it does against a single server.
 func (c *client) callAs(ctx context.Context, service, target string, in, out any) error {
 	body, ok := in.(rawBody)
 	if !ok {
@@ -75,7 +80,29 @@ func (c *client) callAs(ctx context.Context, service, target string, in, out any
 			return fmt.Errorf("encode %s: %w", target, err)
 		}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.endpoint, "/")+"/", bytes.NewReader(body))
+	for tries := 1; ; tries++ {
+		i, base := c.eps.current()
+		err := c.post(ctx, base, service, target, body, out)
+		var ae *APIError
+		switch {
+		case err == nil || ctx.Err() != nil:
+			return err
+		case errors.As(err, &ae):
+			if ae.Status >= http.StatusInternalServerError {
+				c.eps.failed(i)
+			}
+			return err
+		}
+		c.eps.failed(i)
+		if !unsent(err) || tries >= len(c.eps.urls) {
+			return err
+		}
+	}
+}
+
+// post sends one signed request to the server at base.
+func (c *client) post(ctx context.Context, base, service, target string, body []byte, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/", bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -138,7 +165,12 @@ func NewAPIClient(endpoint string, hc *http.Client, creds aws.CredentialsProvide
 	if hc == nil {
 		hc = &http.Client{Timeout: time.Minute}
 	}
-	return &APIClient{c: &client{endpoint: endpoint, http: hc, creds: creds, region: region, signer: v4.NewSigner()}}
+	eps, err := parseEndpoints(endpoint)
+	if err != nil {
+		// Let the first call say what is wrong with it.
+		eps = &endpoints{urls: []string{endpoint}}
+	}
+	return &APIClient{c: &client{eps: eps, http: hc, creds: creds, region: region, signer: v4.NewSigner()}}
 }
 
 // Call sends in to the operation target ("WharfAdmin_v1.CreateJoinToken")

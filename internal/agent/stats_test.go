@@ -55,7 +55,7 @@ func TestCPUUnits(t *testing.T) {
 func statsAgent(rt runtime.Runtime, endpoint string) *Agent {
 	return &Agent{
 		cfg: Config{Cluster: "prod"}, rt: rt, log: slog.New(slog.DiscardHandler), instanceArn: instArn,
-		c: &client{endpoint: endpoint, http: http.DefaultClient, region: "us-east-1", signer: v4.NewSigner()},
+		c: &client{eps: &endpoints{urls: []string{endpoint}}, http: http.DefaultClient, region: "us-east-1", signer: v4.NewSigner()},
 	}
 }
 
