@@ -76,15 +76,32 @@ func Start(tb testing.TB) string {
 // ends.
 func StartCluster(tb testing.TB, n int) *Cluster {
 	tb.Helper()
-	c := &Cluster{tb: tb, bin: Binary(tb)}
 	// Data on tmpfs when there is one: every etcd write is an fsync, and
 	// tests care about behaviour, not about the disk.
-	base := tb.TempDir()
+	base := ""
 	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
 		if d, err := os.MkdirTemp("/dev/shm", "etcdtest-"); err == nil {
 			base = d
 			tb.Cleanup(func() { os.RemoveAll(d) })
 		}
+	}
+	return startIn(tb, n, base)
+}
+
+// StartClusterOnDisk is StartCluster with the data in the test's temporary
+// directory, for benchmarks that compare with bbolt's fsyncs on that disk.
+func StartClusterOnDisk(tb testing.TB, n int) *Cluster {
+	tb.Helper()
+	return startIn(tb, n, "")
+}
+
+// startIn starts n members with their data under base ("" means a
+// temporary directory of the test).
+func startIn(tb testing.TB, n int, base string) *Cluster {
+	tb.Helper()
+	c := &Cluster{tb: tb, bin: Binary(tb)}
+	if base == "" {
+		base = tb.TempDir()
 	}
 	var initial []string
 	for i := range n {
