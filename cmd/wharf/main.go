@@ -31,7 +31,7 @@ func main() {
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	root.PersistentFlags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	logger := func() (*slog.Logger, error) { return newLogger(logLevel, logFormat) }
-	root.AddCommand(serverCmd(logger), agentCmd(logger), upCmd(logger), simCmd(logger), joinTokenCmd(), explainCmd(), restartContainerCmd(), lbCmd(logger),
+	root.AddCommand(serverCmd(logger), agentCmd(logger), upCmd(logger), simCmd(logger), joinTokenCmd(), explainCmd(), restartContainerCmd(), lbCmd(logger), logsCmd(),
 		capacityCmd())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "wharf:", err)
