@@ -75,7 +75,13 @@ func startLBDocker(t *testing.T) *lbDocker {
 	})
 	lbWait(t, 10*time.Second, "the agent registered", func() bool { return ag.InstanceArn() != "" })
 
-	e := &lbDocker{srv: srv, ecs: srv.Client, elb: elbClient(srv.URL(), ecstest.TestAccessKeyID, ecstest.TestSecretAccessKey), rt: rt}
+	// The control plane calls of this test retry as the SDK does by default:
+	// rarely (2 runs in 8 on a loaded machine) a DescribeServices answer's
+	// body failed to read with "use of closed network connection" on the
+	// client's side, in neither the load balancer's path nor its API.
+	retrying := func(o *ecs.Options) { o.RetryMaxAttempts = 3 }
+	e := &lbDocker{srv: srv, ecs: ecs.New(srv.Client.Options(), retrying), rt: rt,
+		elb: elb.New(elbClient(srv.URL(), ecstest.TestAccessKeyID, ecstest.TestSecretAccessKey).Options(), func(o *elb.Options) { o.RetryMaxAttempts = 3 })}
 	bg := context.Background()
 	lbOut, err := e.elb.CreateLoadBalancer(bg, &elb.CreateLoadBalancerInput{Name: aws.String("web")})
 	if err != nil {
