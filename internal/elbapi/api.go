@@ -45,12 +45,16 @@ type Config struct {
 	Check func(r *http.Request, op string, implemented bool, body []byte) (context.Context, error)
 	// Audit records every answered call; nil records nothing.
 	Audit func(ctx context.Context, op awsproto.Op, err error, took time.Duration)
+	// LeaderStore takes the writes of the loops only the leading server
+	// runs (RunJanitor, ReportHealth); nil means Store.
+	LeaderStore store.Store
 }
 
 // API serves the ELBv2 operations.
 type API struct {
 	cfg  Config
 	st   store.Store
+	lst  store.Store // the leader's writes
 	log  *slog.Logger
 	now  func() time.Time
 	arns arns
@@ -74,7 +78,8 @@ func handle[In any](fn func(ctx context.Context, in *In) (any, error)) opFunc {
 	}
 }
 
-// New returns the API; Run must run for its reads to be answered.
+// New returns the API; Run must run for its reads to be answered, and
+// RunJanitor for drained targets to go.
 func New(cfg Config) *API {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -85,8 +90,11 @@ func New(cfg Config) *API {
 	if cfg.DNSName == "" {
 		cfg.DNSName = "localhost"
 	}
-	a := &API{cfg: cfg, st: cfg.Store, log: cfg.Log, now: cfg.Now,
+	a := &API{cfg: cfg, st: cfg.Store, lst: cfg.LeaderStore, log: cfg.Log, now: cfg.Now,
 		arns: arns{region: cfg.Region, account: cfg.AccountID}}
+	if a.lst == nil {
+		a.lst = cfg.Store
+	}
 	a.cat = newCatalog(cfg.Store, cfg.Log)
 	a.dp = newDataPlane(a)
 	a.ops = map[string]opFunc{
@@ -118,12 +126,13 @@ func New(cfg Config) *API {
 	return a
 }
 
-// Run keeps the API's view of the store current and expires draining
-// targets until ctx ends.
-func (a *API) Run(ctx context.Context) {
-	go a.cat.run(ctx)
-	a.janitor(ctx)
-}
+// Run keeps the API's view of the store current until ctx ends; every
+// server runs it.
+func (a *API) Run(ctx context.Context) { a.cat.run(ctx) }
+
+// RunJanitor removes drained targets, and those a deleted target group left,
+// until ctx ends; the leading server runs it.
+func (a *API) RunJanitor(ctx context.Context) { a.janitor(ctx) }
 
 // Implemented reports whether the API serves action.
 func (a *API) Implemented(action string) bool { _, ok := a.ops[action]; return ok }

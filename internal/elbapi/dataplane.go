@@ -114,7 +114,7 @@ func (a *API) ReportHealth(ctx context.Context, reports []lb.HealthReport) error
 		}
 		key := state.TargetKey(tgID, r.ID, r.Port)
 		err := retry(ctx, func() error {
-			t, rev, err := state.Get[state.Target](ctx, a.st, key)
+			t, rev, err := state.Get[state.Target](ctx, a.lst, key)
 			if errors.Is(err, store.ErrNotFound) {
 				return nil
 			}
@@ -125,7 +125,7 @@ func (a *API) ReportHealth(ctx context.Context, reports []lb.HealthReport) error
 				return nil
 			}
 			t.Health, t.Reason, t.Description, t.HealthSince = r.State, r.Reason, r.Description, a.now().UTC()
-			_, err = a.st.Commit(ctx, store.Txn{Conds: []store.Cond{{Key: key, Revision: rev}}, Ops: []store.Op{state.Put(key, t)}})
+			_, err = a.lst.Commit(ctx, store.Txn{Conds: []store.Cond{{Key: key, Revision: rev}}, Ops: []store.Op{state.Put(key, t)}})
 			return err
 		})
 		if err != nil {
@@ -152,7 +152,7 @@ func (a *API) janitor(ctx context.Context) {
 		case <-tick.C:
 		}
 		for _, kr := range a.cat.sweep(a.now()) {
-			_, err := a.st.Commit(ctx, store.Txn{Conds: []store.Cond{{Key: kr.key, Revision: kr.rev}}, Ops: []store.Op{state.Delete(kr.key)}})
+			_, err := a.lst.Commit(ctx, store.Txn{Conds: []store.Cond{{Key: kr.key, Revision: kr.rev}}, Ops: []store.Op{state.Delete(kr.key)}})
 			if err != nil && !store.IsConflict(err) && ctx.Err() == nil {
 				a.log.Warn("remove a drained target", "key", kr.key, "err", err)
 			}

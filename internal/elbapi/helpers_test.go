@@ -39,7 +39,7 @@ func start(t *testing.T) *env {
 	api := elbapi.New(elbapi.Config{Store: st, Region: "us-east-1", AccountID: "123456789012", DNSName: "127.0.0.1"})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { api.Run(ctx); close(done) }()
+	go func() { go api.RunJanitor(ctx); api.Run(ctx); close(done) }()
 	srv := httptest.NewServer(api)
 	t.Cleanup(func() {
 		srv.Close()

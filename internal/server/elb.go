@@ -26,7 +26,8 @@ func init() {
 			Check: func(r *http.Request, op string, implemented bool, body []byte) (context.Context, error) {
 				return x.Gate.Check(r, elbapi.Prefix, op, implemented, body)
 			},
-			Audit: x.Audit,
+			Audit:       x.Audit,
+			LeaderStore: x.LeaderStore(),
 		})
 		x.Gate.Register(elbapi.Prefix, auth.Rules{
 			SigningName:  "elasticloadbalancing",
@@ -42,7 +43,10 @@ func init() {
 			Unlimited: map[string]bool{elbapi.GetConfig: true},
 		})
 		x.Background(api.Run)
-		x.Background(lb.NewChecker(api, api, log.With("component", "health")).Run)
+		// One writer among replicated servers: the leader checks health
+		// and removes drained targets.
+		x.LeaderBackground(api.RunJanitor)
+		x.LeaderBackground(lb.NewChecker(api, api, log.With("component", "health")).Run)
 		if x.Config.LoadBalancerAddress != "off" {
 			node := lb.NewNode(lb.NodeConfig{Source: api, Address: x.Config.LoadBalancerAddress, Log: log.With("component", "data-plane")})
 			x.Background(func(ctx context.Context) { _ = node.Run(ctx) })
