@@ -154,7 +154,14 @@ func TestStopTimeoutEscalatesToSIGKILL(t *testing.T) {
 	td := register(t, cl.c, "stubborn", def)
 	task := runTask(t, cl.c, td)
 	arn := aws.ToString(task.TaskArn)
-	waitStatus(t, cl.c, arn, "RUNNING", 30*time.Second)
+	running := waitStatus(t, cl.c, arn, "RUNNING", 30*time.Second)
+	// Docker reports the container running before the app inside has
+	// installed its SIGTERM handler; once it answers HTTP it has.
+	port := hostPort(t, container(t, running, "stubborn"), 8080)
+	waitFor(t, 10*time.Second, "the app to answer", func() bool {
+		code, err := httpGet(fmt.Sprintf("http://127.0.0.1:%d/health", port))
+		return err == nil && code == 200
+	})
 	start := time.Now()
 	if _, err := cl.c.StopTask(context.Background(), &ecs.StopTaskInput{Task: aws.String(arn)}); err != nil {
 		t.Fatal(err)
@@ -162,7 +169,7 @@ func TestStopTimeoutEscalatesToSIGKILL(t *testing.T) {
 	stopped := waitStopped(t, cl.c, arn, 30*time.Second)
 	took := time.Since(start)
 	if c := container(t, stopped, "stubborn"); aws.ToInt32(c.ExitCode) != 137 {
-		t.Errorf("exit code = %v; want 137 (SIGKILL)", c.ExitCode)
+		t.Errorf("exit code = %d (%s); want 137 (SIGKILL)", aws.ToInt32(c.ExitCode), aws.ToString(c.Reason))
 	}
 	if took < 2*time.Second {
 		t.Errorf("stopped after %s; the 2s stopTimeout was not honoured", took)

@@ -37,6 +37,8 @@ type auditRecord struct {
 }
 
 func mutating(op string) bool {
+	// Calls served outside the Mux name their service: "service.Operation".
+	op = op[strings.LastIndexByte(op, '.')+1:]
 	for _, p := range []string{"Describe", "List", "Get", "Discover", "Poll"} {
 		if strings.HasPrefix(op, p) {
 			return false
