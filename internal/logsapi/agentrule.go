@@ -64,18 +64,15 @@ func (r *AgentRule) Authorize(ctx context.Context, p *auth.Principal, op string,
 	default:
 		return auth.AgentDenied(p, "call logs:"+op+" (agents may only create the log groups and streams of their tasks' awslogs containers, put their output and read it back)")
 	}
-	var in struct {
-		Group  string `json:"logGroupName"`
-		Stream string `json:"logStreamName"`
-	}
-	if err := awsproto.Decode(body, &in); err != nil {
-		return err
+	in, ok := peekNames(body)
+	if !ok {
+		return awsproto.Errorf(awsproto.CodeSerialization, "The request body must be a JSON object.")
 	}
 	key := p.InstanceID + "\x00" + op + "\x00" + in.Group + "\x00" + in.Stream
 	r.mu.Lock()
-	ok := r.granted[key]
+	granted := r.granted[key]
 	r.mu.Unlock()
-	if ok {
+	if granted {
 		return nil
 	}
 	allowed, err := r.check(ctx, p, op, in.Group, in.Stream)

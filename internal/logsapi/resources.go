@@ -1,7 +1,5 @@
 package logsapi
 
-import "encoding/json"
-
 // Resources returns the ARNs a request names, for IAM-style policies (the
 // request gate's Rules.Resources), in the forms CloudWatch Logs authorizes:
 // operations on a stream name arn:aws:logs:REGION:ACCOUNT:log-group:GROUP:log-stream:STREAM,
@@ -12,23 +10,19 @@ import "encoding/json"
 // streams. A body that does not decode names nothing; the operation refuses
 // it afterwards.
 func (a *API) Resources(op string, body []byte) ([]string, error) {
-	var in struct {
-		LogGroupName       string `json:"logGroupName"`
-		LogGroupIdentifier string `json:"logGroupIdentifier"`
-		LogStreamName      string `json:"logStreamName"`
-	}
-	if json.Unmarshal(body, &in) != nil {
+	in, ok := peekNames(body)
+	if !ok {
 		return nil, nil
 	}
-	group := in.LogGroupName
-	if group == "" && in.LogGroupIdentifier != "" {
-		if name, err := a.nameFromIdentifier(in.LogGroupIdentifier); err == nil {
+	group := in.Group
+	if group == "" && in.Identifier != "" {
+		if name, err := a.nameFromIdentifier(in.Identifier); err == nil {
 			group = name
 		}
 	}
 	switch op {
 	case "CreateLogStream", "DeleteLogStream", "PutLogEvents", "GetLogEvents":
-		return []string{a.streamARN(group, in.LogStreamName)}, nil
+		return []string{a.streamARN(group, in.Stream)}, nil
 	case "DescribeLogGroups", "TestMetricFilter":
 		return []string{a.streamARN("", "")}, nil
 	}
