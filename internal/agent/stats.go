@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/wharf-ecs/wharf/internal/agentproto"
@@ -74,15 +75,19 @@ func (s *statsSampler) sample(ctx context.Context, now time.Time) {
 		cpu, mem float64
 		complete bool
 	}
+	running := states[:0]
+	for _, st := range states {
+		if st.Labels[labelTaskArn] != "" && st.Running() {
+			running = append(running, st)
+		}
+	}
+	samples := statsOf(ctx, rt, running)
 	tasks := map[string]*acc{}
 	var order []string
-	seen := make(map[string]bool, len(states))
-	for _, st := range states {
+	seen := make(map[string]bool, len(running))
+	for i, st := range running {
 		arn := st.Labels[labelTaskArn]
-		if arn == "" || !st.Running() {
-			continue
-		}
-		cur, err := rt.Stats(ctx, st.ID)
+		cur, err := samples[i].stats, samples[i].err
 		if err != nil {
 			if !errors.Is(err, runtime.ErrNotFound) {
 				s.a.log.Debug("container stats", "container", st.Name, "err", err)
@@ -119,6 +124,33 @@ func (s *statsSampler) sample(ctx context.Context, now time.Time) {
 	if over := len(s.pending) - maxPendingSamples; over > 0 {
 		s.pending = append(s.pending[:0], s.pending[over:]...)
 	}
+}
+
+// statsConcurrency bounds the Stats calls in flight. Docker answers a
+// one-shot stats request at its collector's next tick (up to a second with
+// many containers), so the calls of a round are made together, not in turn.
+const statsConcurrency = 64
+
+type statsResult struct {
+	stats runtime.Stats
+	err   error
+}
+
+// statsOf samples the containers, statsConcurrency at a time.
+func statsOf(ctx context.Context, rt runtime.Runtime, cs []runtime.ContainerState) []statsResult {
+	out := make([]statsResult, len(cs))
+	sem := make(chan struct{}, statsConcurrency)
+	var wg sync.WaitGroup
+	for i := range cs {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			out[i].stats, out[i].err = rt.Stats(ctx, cs[i].ID)
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 // cpuUnits is the CPU units (1024 per core) a container kept busy between

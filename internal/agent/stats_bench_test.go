@@ -30,7 +30,9 @@ import (
 //
 // The Docker variant needs Docker and busybox:latest (scripts/test-images.sh)
 // and also reports the Docker daemon's CPU time per round (dockerd-ms/round),
-// which is the host's cost of the stats calls, not the agent's.
+// which is the host's cost of the stats calls, not the agent's. Its ns/op is
+// mostly waiting: Docker answers one-shot stats at its collector's next
+// tick, about a second.
 
 const benchContainers = 50
 
