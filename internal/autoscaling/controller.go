@@ -117,9 +117,11 @@ func (c *Controller) Round(ctx context.Context) time.Time {
 		return time.Time{}
 	}
 	var next time.Time
+	live := map[string]bool{}
 	for _, it := range targets {
 		t, rev := it.Val, it.Rev
 		ref := t.Ref()
+		live[ref] = true
 		for _, a := range actions[ref] {
 			var due time.Time
 			t, rev, due = c.schedule(ctx, t, rev, a)
@@ -129,6 +131,11 @@ func (c *Controller) Round(ctx context.Context) time.Time {
 		}
 		if ps := policies[ref]; len(ps) > 0 {
 			c.evaluate(ctx, t, ps)
+		}
+	}
+	for ref := range c.notScaled {
+		if !live[ref] {
+			delete(c.notScaled, ref)
 		}
 	}
 	return next

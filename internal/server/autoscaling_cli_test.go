@@ -58,7 +58,8 @@ func TestAWSCLIAutoScaling(t *testing.T) {
 		return v
 	}
 	target := []string{"--service-namespace", "ecs", "--resource-id", "service/default/web", "--scalable-dimension", "ecs:service:DesiredCount"}
-	reg := run(append([]string{"register-scalable-target", "--min-capacity", "1", "--max-capacity", "3"}, target...)...)
+	reg := run(append([]string{"register-scalable-target", "--min-capacity", "1", "--max-capacity", "3",
+		"--tags", "wharf:alarm:cpu-high=ECSServiceAverageCPUUtilization GreaterThanThreshold 95"}, target...)...)
 	if arn, _ := reg["ScalableTargetARN"].(string); !strings.Contains(arn, ":scalable-target/") {
 		t.Errorf("register-scalable-target printed %v", reg)
 	}
@@ -68,6 +69,10 @@ func TestAWSCLIAutoScaling(t *testing.T) {
 		target...)...)
 	if arn, _ := pol["PolicyARN"].(string); !strings.HasSuffix(arn, ":policyName/cpu60") {
 		t.Errorf("put-scaling-policy printed %v", pol)
+	}
+	tags := run("list-tags-for-resource", "--resource-arn", reg["ScalableTargetARN"].(string))
+	if tm, _ := tags["Tags"].(map[string]any); tm["wharf:alarm:cpu-high"] != "ECSServiceAverageCPUUtilization GreaterThanThreshold 95" {
+		t.Errorf("list-tags-for-resource printed %v", tags)
 	}
 	described := run("describe-scaling-policies", "--service-namespace", "ecs")
 	if ps, _ := described["ScalingPolicies"].([]any); len(ps) != 1 {

@@ -164,6 +164,41 @@ func TestTargetTrackingScalesOutUnderLoadAndInAfterIt(t *testing.T) {
 	}
 }
 
+// TestStepScalingActsOnItsAlarmTag gives a step policy the alarm Wharf
+// reads from the target's wharf:alarm: tag: above 70% CPU, add 2 tasks.
+func TestStepScalingActsOnItsAlarmTag(t *testing.T) {
+	srv := asServer(t)
+	obsAgent(t, srv.URL(), "default")
+	c, as := ecstest.NewClient(srv.URL()), newAAS(srv.URL())
+	ctx := context.Background()
+	td := obsTaskDef(t, c, "busy", "0.9", "0.2")
+	if _, err := c.CreateService(ctx, &ecs.CreateServiceInput{ServiceName: aws.String("web"), TaskDefinition: aws.String(td), DesiredCount: aws.Int32(1)}); err != nil {
+		t.Fatalf("CreateService: %v", err)
+	}
+	const rid = "service/default/web"
+	if _, err := as.RegisterScalableTarget(ctx, &aas.RegisterScalableTargetInput{ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceId: aws.String(rid),
+		ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount, MinCapacity: aws.Int32(1), MaxCapacity: aws.Int32(5),
+		Tags: map[string]string{"wharf:alarm:add-two": "ECSServiceAverageCPUUtilization GreaterThanThreshold 70"}}); err != nil {
+		t.Fatalf("RegisterScalableTarget: %v", err)
+	}
+	// A cooldown of a minute: one step, then the policy waits.
+	if _, err := as.PutScalingPolicy(ctx, &aas.PutScalingPolicyInput{PolicyName: aws.String("add-two"), ServiceNamespace: aastypes.ServiceNamespaceEcs,
+		ResourceId: aws.String(rid), ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount,
+		StepScalingPolicyConfiguration: &aastypes.StepScalingPolicyConfiguration{AdjustmentType: aastypes.AdjustmentTypeChangeInCapacity, Cooldown: aws.Int32(60),
+			StepAdjustments: []aastypes.StepAdjustment{{MetricIntervalLowerBound: aws.Float64(0), ScalingAdjustment: aws.Int32(2)}}}}); err != nil {
+		t.Fatalf("PutScalingPolicy: %v", err)
+	}
+	obsWait(t, 30*time.Second, "the step policy adds two tasks", func() bool { return desiredCount(t, c, "web") == 3 })
+	act := waitActivity(t, as, rid, func(a aastypes.ScalingActivity) bool { return aws.ToString(a.Description) == "Setting desired count to 3." })
+	if aws.ToString(act.Cause) != "monitor alarm wharf:alarm:add-two in state ALARM triggered policy add-two" {
+		t.Errorf("step activity cause = %q", aws.ToString(act.Cause))
+	}
+	time.Sleep(2 * time.Second)
+	if got := desiredCount(t, c, "web"); got != 3 {
+		t.Errorf("desired count within the step policy's cooldown = %d; want 3", got)
+	}
+}
+
 func TestScheduledActionFires(t *testing.T) {
 	srv := asServer(t)
 	c, as := ecstest.NewClient(srv.URL()), newAAS(srv.URL())

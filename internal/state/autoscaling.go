@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/wharf-ecs/wharf/internal/model"
@@ -51,10 +52,14 @@ func ScheduledActionKey(ref, name string) string { return ScheduledActionsOf(ref
 // ScalingActivitiesOf is the prefix of one target's activities.
 func ScalingActivitiesOf(ref string) string { return ScalingActivitiesPrefix + ref + "!" }
 
+// activitySeq orders the activities one process records at the same time.
+var activitySeq atomic.Uint32
+
 // ScalingActivityKey is the key of an activity started at t: newer
-// activities sort first.
+// activities sort first, and of two recorded at the same time by one
+// process, the later.
 func ScalingActivityKey(ref string, t time.Time, id string) string {
-	return ScalingActivitiesOf(ref) + fmt.Sprintf("%019d-%s", math.MaxInt64-t.UnixNano(), id)
+	return ScalingActivitiesOf(ref) + fmt.Sprintf("%019d-%010d-%s", math.MaxInt64-t.UnixNano(), math.MaxUint32-activitySeq.Add(1), id)
 }
 
 // ParseScalableRef splits what follows a prefix in an autoscaling key (up
