@@ -189,7 +189,9 @@ func TestStepScalingActsOnItsAlarmTag(t *testing.T) {
 		t.Fatalf("PutScalingPolicy: %v", err)
 	}
 	obsWait(t, 30*time.Second, "the step policy adds two tasks", func() bool { return desiredCount(t, c, "web") == 3 })
-	act := waitActivity(t, as, rid, func(a aastypes.ScalingActivity) bool { return aws.ToString(a.Description) == "Setting desired count to 3." })
+	act := waitActivity(t, as, rid, func(a aastypes.ScalingActivity) bool {
+		return aws.ToString(a.Description) == "Setting desired count to 3."
+	})
 	if aws.ToString(act.Cause) != "monitor alarm wharf:alarm:add-two in state ALARM triggered policy add-two" {
 		t.Errorf("step activity cause = %q", aws.ToString(act.Cause))
 	}
