@@ -182,7 +182,7 @@ func TestKill9AllServersDuringRunTaskBurst(t *testing.T) {
 			t.Errorf("acknowledged call %s (task %s) has tasks %v after the restart; want exactly its task", a.token, a.arn, arns(tasks))
 		}
 	}
-	checkCapacity(t, c.live(), "burst", byToken)
+	checkCapacity(t, c.live(), "burst", 64)
 }
 
 func listTasks(t *testing.T, cl *ecs.Client, cluster string, desired ecstypes.DesiredStatus) []ecstypes.Task {
@@ -206,18 +206,14 @@ func listTasks(t *testing.T, cl *ecs.Client, cluster string, desired ecstypes.De
 	return out
 }
 
-// checkCapacity: the tasks placed on each instance fit its registered
-// memory, and its remaining memory accounts for them.
-func checkCapacity(t *testing.T, cl *ecs.Client, cluster string, byToken map[string][]ecstypes.Task) {
+// checkCapacity: the tasks placed on each instance (each of taskMiB)
+// fit its registered memory, and its remaining memory accounts for them.
+func checkCapacity(t *testing.T, cl *ecs.Client, cluster string, taskMiB int32) {
 	t.Helper()
 	ctx := context.Background()
 	used := map[string]int32{}
-	for _, tasks := range byToken {
-		for _, task := range tasks {
-			if aws.ToString(task.DesiredStatus) != "STOPPED" {
-				used[aws.ToString(task.ContainerInstanceArn)] += 64
-			}
-		}
+	for _, task := range listTasks(t, cl, cluster, ecstypes.DesiredStatusRunning) {
+		used[aws.ToString(task.ContainerInstanceArn)] += taskMiB
 	}
 	list, err := cl.ListContainerInstances(ctx, &ecs.ListContainerInstancesInput{Cluster: aws.String(cluster)})
 	if err != nil {
