@@ -75,6 +75,7 @@ func Capabilities() []string {
 		"ecs.capability.container-ordering",
 		"ecs.capability.secrets.ssm.environment-variables",
 		"ecs.capability.docker-plugin.local",
+		"ecs.capability.task-eni", // awsvpc (awsvpc.go)
 	}
 	for v := 17; v <= 41; v++ {
 		caps = append(caps, fmt.Sprintf("com.amazonaws.ecs.capability.docker-remote-api.1.%d", v))

@@ -16,6 +16,8 @@ type taskReport struct {
 	StopCode        model.TaskStopCode            `json:"wharfStopCode,omitempty"`
 	HealthStatus    model.HealthStatus            `json:"wharfHealthStatus,omitempty"`
 	ContainerHealth map[string]model.HealthStatus `json:"wharfContainerHealth,omitempty"`
+	// NetworkInterface is an awsvpc task's address (awsvpc.go).
+	NetworkInterface *agentproto.TaskNetworkInterface `json:"wharfNetworkInterface,omitempty"`
 }
 
 // Equal compares two reports on what they say, ignoring timestamps that only
@@ -34,8 +36,9 @@ func (r *runner) report(latest *agentproto.AgentTask) *taskReport {
 			Task:    r.arn,
 			Status:  r.status,
 		},
-		HealthStatus:    r.taskHealth(),
-		ContainerHealth: map[string]model.HealthStatus{},
+		HealthStatus:     r.taskHealth(),
+		ContainerHealth:  map[string]model.HealthStatus{},
+		NetworkInterface: r.networkReport(),
 	}
 	if r.status == statusStopping || r.status == statusStopped {
 		rep.Reason = r.stopReason

@@ -51,9 +51,10 @@ type runner struct {
 	stopCode   model.TaskStopCode
 	stopReason string
 	stoppedAt  time.Time
-	acked      *taskReport    // the last report the server acknowledged
-	waitingErr string         // last runtime trouble logged, to log it once
-	restarted  map[string]int // RestartContainer requests carried out, by container
+	acked      *taskReport          // the last report the server acknowledged
+	waitingErr string               // last runtime trouble logged, to log it once
+	restarted  map[string]int       // RestartContainer requests carried out, by container
+	net        *runtime.TaskNetwork // an awsvpc task's namespace (awsvpc.go)
 }
 
 // ctr is one container of the task as the runner last saw it.
@@ -211,6 +212,7 @@ func (r *runner) step(ctx context.Context) bool {
 		if !r.anyRunning() {
 			r.status = statusStopped
 			r.stoppedAt = time.Now()
+			r.releaseTaskNetwork(ctx, &latest)
 		}
 	}
 	if r.status == statusPending && r.allUp() {
@@ -320,7 +322,7 @@ func (r *runner) stopAll(ctx context.Context) {
 		wg.Add(1)
 		go func(c *ctr) {
 			defer wg.Done()
-			if err := r.a.rt.Stop(ctx, c.id, stopTimeout(&c.def)); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+			if err := r.a.rt.Stop(ctx, c.id, r.stopGrace(&c.def)); err != nil && !errors.Is(err, runtime.ErrNotFound) {
 				r.log.Warn("stop container", "container", c.def.Name, "err", err)
 			}
 		}(c)
@@ -336,6 +338,9 @@ func (r *runner) startReady(ctx context.Context, latest *agentproto.AgentTask) {
 		// A container still to be made needs what the server could not
 		// resolve: the task stops before any container is created.
 		r.fail(secretsFailure + latest.SecretsError)
+		return
+	}
+	if !r.taskNetworkReady(ctx, latest) {
 		return
 	}
 	for _, c := range r.ctrs {
@@ -432,6 +437,7 @@ func (r *runner) startOne(ctx context.Context, c *ctr, latest *agentproto.AgentT
 		if err := addSecrets(&spec, latest, &c.def); err != nil {
 			return errors.New(secretsFailure + err.Error())
 		}
+		r.joinTaskNetwork(&spec)
 		if err := r.ensureImage(ctx, spec.Image); err != nil {
 			return err
 		}

@@ -102,6 +102,8 @@ func buildSpec(task *model.Task, def *model.TaskDefinition, cd *model.ContainerD
 		s.NetworkMode = "host"
 	case model.NetworkModeNone:
 		s.NetworkMode = "none"
+	case model.NetworkModeAwsvpc:
+		s.NetworkMode = "awsvpc" // the runner joins the task's namespace (awsvpc.go)
 	default:
 		return s, fmt.Errorf("network mode %s is not supported by this agent", def.NetworkMode)
 	}

@@ -109,7 +109,8 @@ func TestBuildSpecNetworkModes(t *testing.T) {
 		{model.NetworkModeBridge, "bridge", 0, ""},
 		{model.NetworkModeHost, "host", 8080, ""},
 		{model.NetworkModeNone, "none", 0, ""},
-		{model.NetworkModeAwsvpc, "", 0, "network mode awsvpc is not supported"},
+		{model.NetworkModeAwsvpc, "awsvpc", 0, ""}, // the runner joins the task's namespace (awsvpc.go)
+		{"nat", "", 0, "network mode nat is not supported"},
 	} {
 		s, err := buildSpec(&task, &model.TaskDefinition{NetworkMode: tc.mode}, &cd, instArn)
 		if tc.wantErr != "" {

@@ -53,6 +53,9 @@ type AgentTask struct {
 	// task without creating its containers, as ECS does with
 	// ResourceInitializationError.
 	SecretsError string `json:"secretsError,omitempty"`
+	// StopGraceSeconds, when set, replaces every container's stopTimeout
+	// for the task's stop: the notice a FARGATE_SPOT interruption gives.
+	StopGraceSeconds int `json:"stopGraceSeconds,omitempty"`
 }
 
 // SubmitTaskStateChangeInput is ECS's SubmitTaskStateChange request plus the
@@ -67,6 +70,9 @@ type SubmitTaskStateChangeInput struct {
 	HealthStatus model.HealthStatus `json:"wharfHealthStatus,omitempty"`
 	// ContainerHealth is each container's health by container name.
 	ContainerHealth map[string]model.HealthStatus `json:"wharfContainerHealth,omitempty"`
+	// NetworkInterface is the address of an awsvpc task's own network
+	// namespace, once the agent has made it.
+	NetworkInterface *TaskNetworkInterface `json:"wharfNetworkInterface,omitempty"`
 }
 
 // SubmitContainerStateChangeInput is ECS's SubmitContainerStateChange request

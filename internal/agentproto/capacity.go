@@ -36,13 +36,24 @@ type DescribeCapacityScalingResponse struct {
 // notice (two minutes), stopCode SpotInterruption.
 const InterruptSpotTask = "InterruptSpotTask"
 
-// InterruptSpotTaskRequest names the task.
+// InterruptSpotTaskRequest names the task. NoticeSeconds is the time
+// between SIGTERM and SIGKILL: Fargate Spot's two minutes (120) when 0;
+// shorter notices let tests and drills go faster.
 type InterruptSpotTaskRequest struct {
-	Cluster string `json:"cluster,omitempty"`
-	Task    string `json:"task"`
+	Cluster       string `json:"cluster,omitempty"`
+	Task          string `json:"task"`
+	NoticeSeconds int    `json:"noticeSeconds,omitempty"`
 }
 
 // InterruptSpotTaskResponse is the task as the interruption was recorded.
 type InterruptSpotTaskResponse struct {
 	Task model.Task `json:"task"`
+}
+
+// TaskNetworkInterface is an awsvpc task's network interface as its agent
+// made it: the address and MAC of the task's network namespace.
+type TaskNetworkInterface struct {
+	PrivateIPv4Address string `json:"privateIPv4Address"`
+	IPv6Address        string `json:"ipv6Address,omitempty"`
+	MACAddress         string `json:"macAddress"`
 }

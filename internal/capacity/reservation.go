@@ -64,12 +64,12 @@ func Desired(m, target int) int {
 }
 
 // instancesFor estimates how many new instances of size inst hold the
-// tasks, first-fit by decreasing memory. With no known size each task is
-// taken to need an instance of its own until instances register, which the
-// next reading corrects; a task larger than an instance still counts one.
+// tasks, first-fit by decreasing memory. With no known size it is one: the
+// first instance tells the size, and the next reading estimates with it. A
+// task larger than an instance still counts one.
 func instancesFor(tasks []Resources, inst Resources) int {
 	if inst.CPU <= 0 && inst.Memory <= 0 {
-		return len(tasks)
+		return 1
 	}
 	const unbounded = 1 << 40
 	if inst.CPU <= 0 {

@@ -18,7 +18,7 @@ func TestNeededAndReservation(t *testing.T) {
 		{"five tasks need two", Demand{Running: 1, Busy: 1, Waiting: []Resources{task(256, 256), task(256, 256), task(256, 256), task(256, 256), task(256, 256)}, Instance: size}, Steps{1, 10}, 100, 3, 300, 3},
 		{"min step", Demand{Running: 2, Busy: 2, Waiting: []Resources{task(1, 1)}, Instance: size}, Steps{3, 10}, 100, 5, 250, 5},
 		{"max step", Demand{Running: 1, Busy: 1, Waiting: []Resources{task(1024, 1024), task(1024, 1024), task(1024, 1024)}, Instance: size}, Steps{1, 2}, 100, 3, 300, 3},
-		{"unknown size: one per task", Demand{Waiting: []Resources{task(1, 1), task(1, 1)}}, Steps{1, 10}, 100, 2, 200, 2},
+		{"unknown size: one to learn it", Demand{Waiting: []Resources{task(1, 1), task(1, 1)}}, Steps{1, 10}, 100, 1, 200, 1},
 		{"all busy", Demand{Running: 3, Busy: 3}, Steps{1, 10}, 100, 3, 100, 3},
 		{"one idle of three", Demand{Running: 3, Busy: 2}, Steps{1, 10}, 100, 2, 67, 2},
 		{"spare at target 50", Demand{Running: 2, Busy: 2}, Steps{1, 10}, 50, 2, 100, 4},

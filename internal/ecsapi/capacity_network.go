@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"strings"
 
+	"github.com/wharf-ecs/wharf/internal/agentproto"
 	"github.com/wharf-ecs/wharf/internal/model"
 	"github.com/wharf-ecs/wharf/internal/state"
 )
@@ -140,4 +141,32 @@ func privateDNSName(ip, region string) string {
 		return host + ".ec2.internal"
 	}
 	return host + "." + region + ".compute.internal"
+}
+
+// applyNetworkReport records what the agent says of an awsvpc task's
+// namespace: the attachment's address, MAC and DNS name (ATTACHED), each
+// container's networkInterfaces; a STOPPED task's attachment is DELETED.
+func (a *API) applyNetworkReport(t *state.Task, ni *agentproto.TaskNetworkInterface) bool {
+	changed := false
+	for i := range t.Attachments {
+		at := &t.Attachments[i]
+		if at.Type != attachmentENI {
+			continue
+		}
+		if ni != nil && ni.PrivateIPv4Address != "" && t.LastStatus != taskStopped && attachmentDetail(at, detailIPv4) != ni.PrivateIPv4Address {
+			setDetail(at, detailMAC, ni.MACAddress)
+			setDetail(at, detailIPv4, ni.PrivateIPv4Address)
+			setDetail(at, detailDNS, privateDNSName(ni.PrivateIPv4Address, a.arns.Region))
+			at.Status = eniAttached
+			for c := range t.Containers {
+				t.Containers[c].NetworkInterfaces = []model.NetworkInterface{{AttachmentId: at.Id,
+					PrivateIpv4Address: ni.PrivateIPv4Address, Ipv6Address: ni.IPv6Address}}
+			}
+			changed = true
+		}
+		if t.LastStatus == taskStopped && at.Status != eniDeleted {
+			at.Status, changed = eniDeleted, true
+		}
+	}
+	return changed
 }

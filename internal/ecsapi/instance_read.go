@@ -148,7 +148,7 @@ func (a *API) DescribeContainerInstances(ctx context.Context, in *model.Describe
 		}
 		seen[id] = true
 		inst, _, err := state.Get[state.ContainerInstance](ctx, a.st, state.InstanceKey(c.ClusterName, id))
-		if isNotFound(err) {
+		if isNotFound(err) || err == nil && inFargatePool(inst) {
 			out.Failures = append(out.Failures, model.Failure{Arn: a.arns.ContainerInstance(c.ClusterName, id), Reason: "MISSING"})
 			continue
 		}
@@ -201,8 +201,8 @@ func (a *API) ListContainerInstances(ctx context.Context, in *model.ListContaine
 		if err := json.Unmarshal(kv.Value, &inst); err != nil {
 			return "", false, err
 		}
-		keep := inst.Status != instanceInactive
-		if in.Status != "" {
+		keep := inst.Status != instanceInactive && !inFargatePool(&inst)
+		if in.Status != "" && keep {
 			keep = inst.Status == string(in.Status)
 		}
 		if keep && in.Filter != "" {

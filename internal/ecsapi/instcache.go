@@ -173,7 +173,7 @@ func (c *instanceCache) countInstances(ctx context.Context, cluster string, atLe
 	}
 	n := 0
 	for _, e := range c.byCluster[cluster] {
-		if e.inst.Status == instanceActive || e.inst.Status == instanceDraining {
+		if (e.inst.Status == instanceActive || e.inst.Status == instanceDraining) && !inFargatePool(e.inst) {
 			n++
 		}
 	}

@@ -186,7 +186,7 @@ func (p *placer) runBatch(ctx context.Context, batch []*placeJob) {
 			}
 			tokens[j.tokenKey] = true
 		}
-		if !p.anyActive() {
+		if !p.anyActive(j.l.launchType == model.LaunchTypeFargate) {
 			switch {
 			case j.queued != nil:
 				answer(j, &model.RunTaskResponse{}, nil) // still waiting
@@ -206,7 +206,7 @@ func (p *placer) runBatch(ctx context.Context, batch []*placeJob) {
 			continue
 		}
 		p.a.obs.planned(plan)
-		out := &model.RunTaskResponse{Tasks: []model.Task{}, Failures: rejectionsToFailures(plan.Rejections)}
+		out := &model.RunTaskResponse{Tasks: []model.Task{}, Failures: rejectionsToFailures(p.visible(plan.Rejections))}
 		if plan.Placed() == 0 && (j.queued != nil || j.l.waitFor == 0) {
 			// Nothing placed, nothing written: not even the clientToken, so
 			// a retry once capacity frees up can still place the tasks.
@@ -356,9 +356,11 @@ func (p *placer) refresh(ctx context.Context, need int64) error {
 	return nil
 }
 
-func (p *placer) anyActive() bool {
+// anyActive reports whether the cluster has an ACTIVE instance of the
+// Fargate pool (fargate) or of its own.
+func (p *placer) anyActive(fargate bool) bool {
 	for _, pi := range p.seen {
-		if pi.sched.Status == instanceActive {
+		if pi.sched.Status == instanceActive && inFargatePool(pi.entry.inst) == fargate {
 			return true
 		}
 	}

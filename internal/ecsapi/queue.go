@@ -77,6 +77,7 @@ func placeQueued(q *state.Task, inst *state.ContainerInstance, demand state.Task
 		t.Attributes = []model.Attribute{{Name: "ecs.cpu-architecture", Value: arch}}
 	}
 	t.Reserved = model.Clone(&demand)
+	hideFargateInstance(&t)
 	t.LastStatus = "PENDING"
 	t.QueuedUntil = nil
 	t.Version = model.Ptr(model.Val(q.Version) + 1)

@@ -5,9 +5,7 @@ import (
 	"maps"
 
 	"github.com/wharf-ecs/wharf/internal/agentproto"
-	"github.com/wharf-ecs/wharf/internal/model"
 	"github.com/wharf-ecs/wharf/internal/state"
-	"github.com/wharf-ecs/wharf/internal/store"
 )
 
 // RestartContainer restarts one container of a RUNNING task without
@@ -19,24 +17,7 @@ func (a *API) RestartContainer(ctx context.Context, in *agentproto.RestartContai
 	if in.Task == "" || in.Container == "" {
 		return nil, invalidParam("task and container are required: give the task's ID or ARN and the name of one of its containers.")
 	}
-	c, _, err := a.activeCluster(ctx, in.Cluster)
-	if err != nil {
-		return nil, err
-	}
-	id, err := taskInCluster(c.ClusterName, in.Task)
-	if err != nil {
-		return nil, err
-	}
-	key := state.TaskKey(c.ClusterName, id)
-	var out model.Task
-	err = retry(ctx, func() error {
-		t, rev, err := state.Get[state.Task](ctx, a.st, key)
-		if isNotFound(err) {
-			return invalidParam("Task %s was not found in cluster %s.", in.Task, c.ClusterName)
-		}
-		if err != nil {
-			return err
-		}
+	out, err := a.updateTask(ctx, in.Cluster, in.Task, func(t *state.Task) error {
 		if t.LastStatus != "RUNNING" || t.DesiredStatus != "RUNNING" {
 			return invalidParam("Task %s is %s (desired %s); only a RUNNING task's containers can be restarted.", t.TaskArn, t.LastStatus, t.DesiredStatus)
 		}
@@ -55,15 +36,10 @@ func (a *API) RestartContainer(ctx context.Context, in *agentproto.RestartContai
 		}
 		restarts[in.Container]++
 		t.Restarts = restarts
-		t.Version = model.Ptr(model.Val(t.Version) + 1)
-		if _, err := a.st.Commit(ctx, store.Txn{Conds: []store.Cond{{Key: key, Revision: rev}}, Ops: []store.Op{state.Put(key, t)}}); err != nil {
-			return err
-		}
-		out = t.Task
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &agentproto.RestartContainerResponse{Task: out}, nil
+	return &agentproto.RestartContainerResponse{Task: *out}, nil
 }

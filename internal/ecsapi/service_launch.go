@@ -154,7 +154,7 @@ func (a *API) hasActiveInstance(ctx context.Context, cluster string) (bool, erro
 		return false, err
 	}
 	for _, e := range entries {
-		if e.inst.Status == instanceActive {
+		if e.inst.Status == instanceActive && !inFargatePool(e.inst) {
 			return true, nil
 		}
 	}

@@ -222,7 +222,8 @@ func effectiveLimits(def *model.ContainerDefinition, co *model.ContainerOverride
 // if set, else per container its memoryReservation (the soft limit ECS
 // reserves when given) or else its hard memory limit. Ports are the static
 // host ports: hostPort > 0 in bridge mode, and in host mode hostPort or else
-// containerPort; port ranges map to dynamic host ports and reserve nothing.
+// containerPort; port ranges map to dynamic host ports and reserve nothing,
+// as do awsvpc tasks' ports (on the task's own address).
 func taskDemand(td *model.TaskDefinition, ov *model.TaskOverride) (state.TaskReservation, error) {
 	var d state.TaskReservation
 	var cpuSum, memSum int64
@@ -271,7 +272,9 @@ func taskDemand(td *model.TaskDefinition, ov *model.TaskOverride) (state.TaskRes
 			if td.NetworkMode == model.NetworkModeHost && port == 0 {
 				port = model.Val(pm.ContainerPort)
 			}
-			if td.NetworkMode == model.NetworkModeNone || port <= 0 {
+			// An awsvpc task has an address of its own: its ports take
+			// nothing on the instance.
+			if td.NetworkMode == model.NetworkModeNone || td.NetworkMode == model.NetworkModeAwsvpc || port <= 0 {
 				continue
 			}
 			if pm.Protocol == model.TransportProtocolUdp {
@@ -373,6 +376,7 @@ func (a *API) newTask(l *taskLaunch, inst *state.ContainerInstance, now *model.T
 		t.PlatformVersion, t.PlatformFamily = fargatePlatformVersion, fargatePlatformFamily
 	}
 	a.addNetworkAttachment(t, l)
+	hideFargateInstance(t)
 	// ECS reports the CPU architecture of the instance the task landed on;
 	// an instance whose agent did not report one gets none rather than a guess.
 	if arch := instanceAttr(inst, "ecs.cpu-architecture"); arch != "" {

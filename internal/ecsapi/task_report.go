@@ -88,7 +88,8 @@ func (a *API) SubmitTaskStateChange(ctx context.Context, in *agentproto.SubmitTa
 		return nil, err
 	}
 	err := a.applyReport(ctx, in.Cluster, in.Task, func(t *state.Task, now *model.Time) (bool, error) {
-		return applyTaskReport(t, in, now)
+		changed, err := applyTaskReport(t, in, now)
+		return a.applyNetworkReport(t, in.NetworkInterface) || changed, err
 	})
 	if err != nil {
 		return nil, err

@@ -51,6 +51,9 @@ type Task struct {
 	QueuedUntil *model.Time `json:"wharfQueuedUntil,omitempty"`
 	// Restarts counts RestartContainer requests by container name.
 	Restarts map[string]int `json:"wharfRestarts,omitempty"`
+	// StopGraceSeconds replaces the containers' stopTimeout when set: the
+	// two-minute notice of a FARGATE_SPOT interruption (capacity.go).
+	StopGraceSeconds int `json:"wharfStopGraceSeconds,omitempty"`
 }
 
 // TaskReservation is the share of a container instance's resources one task

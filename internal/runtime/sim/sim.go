@@ -108,6 +108,8 @@ type Runtime struct {
 	ports    portAllocator
 	history  []record
 	watchers []*watcher
+	// Task networks (tasknet.go): pause containers by name.
+	nets map[string]runtime.TaskNetwork
 }
 
 var _ runtime.Runtime = (*Runtime)(nil)
