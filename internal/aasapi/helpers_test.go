@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -29,15 +30,9 @@ const (
 func newAAS(url, id, secret string) *aas.Client {
 	creds := ecstest.TestCredentials
 	if id != "" {
-		creds = staticCreds{id, secret}
+		creds = credentials.NewStaticCredentialsProvider(id, secret, "")
 	}
 	return aas.New(aas.Options{Region: "us-east-1", BaseEndpoint: aws.String(url), Credentials: creds, RetryMaxAttempts: 1})
-}
-
-type staticCreds struct{ id, secret string }
-
-func (c staticCreds) Retrieve(context.Context) (aws.Credentials, error) {
-	return aws.Credentials{AccessKeyID: c.id, SecretAccessKey: c.secret}, nil
 }
 
 type env struct {
