@@ -4,8 +4,6 @@ package ha
 
 import (
 	"context"
-	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -107,81 +105,22 @@ func TestKill9AllServersDuringRunTaskBurst(t *testing.T) {
 	c.agents("burst", c.urls(), 4)
 	c.taskDef("app")
 
-	// Each call has its own clientToken and startedBy, so a task can be
-	// traced to the one call that asked for it.
-	type ack struct{ token, arn string }
-	var (
-		mu    sync.Mutex
-		acked []ack
-		calls int
-		wg    sync.WaitGroup
-	)
-	stop := make(chan struct{})
-	for w := range 6 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cl := c.client(w % len(c.servers))
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				token := fmt.Sprintf("b-%d-%d", w, i)
-				mu.Lock()
-				calls++
-				mu.Unlock()
-				out, err := cl.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String("burst"), TaskDefinition: aws.String("app"),
-					ClientToken: aws.String(token), StartedBy: aws.String(token)})
-				if err != nil {
-					continue // unacknowledged: may or may not exist, but at most once
-				}
-				if len(out.Tasks) != 1 {
-					t.Errorf("RunTask %s placed %d tasks (failures %v)", token, len(out.Tasks), out.Failures)
-					continue
-				}
-				mu.Lock()
-				acked = append(acked, ack{token, aws.ToString(out.Tasks[0].TaskArn)})
-				mu.Unlock()
-			}
-		}()
-	}
-	waitFor(t, 30*time.Second, "the burst under way", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(acked) >= 40
-	})
+	var clients []*ecs.Client
 	for i := range c.servers {
-		c.kill(i)
+		clients = append(clients, c.client(i))
 	}
-	close(stop)
-	wg.Wait()
+	acked := burst(t, clients, "burst", "b", 40, func() {
+		for i := range c.servers {
+			c.kill(i)
+		}
+	})
 	for i := range c.servers {
 		c.start(i)
 	}
 	for i := range c.servers {
 		c.waitHealthy(i)
 	}
-	t.Logf("%d RunTask calls, %d acknowledged before every server was killed", calls, len(acked))
-
-	byToken := map[string][]ecstypes.Task{}
-	for _, desired := range []ecstypes.DesiredStatus{ecstypes.DesiredStatusRunning, ecstypes.DesiredStatusStopped} {
-		for _, task := range listTasks(t, c.live(), "burst", desired) {
-			byToken[aws.ToString(task.StartedBy)] = append(byToken[aws.ToString(task.StartedBy)], task)
-		}
-	}
-	for token, tasks := range byToken {
-		if len(tasks) > 1 {
-			t.Errorf("call %s has %d tasks; want at most one", token, len(tasks))
-		}
-	}
-	for _, a := range acked {
-		tasks := byToken[a.token]
-		if len(tasks) != 1 || aws.ToString(tasks[0].TaskArn) != a.arn {
-			t.Errorf("acknowledged call %s (task %s) has tasks %v after the restart; want exactly its task", a.token, a.arn, arns(tasks))
-		}
-	}
+	checkExactlyOnce(t, c.live(), "burst", "b", acked)
 	checkCapacity(t, c.live(), "burst", 64)
 }
 

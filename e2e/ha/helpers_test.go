@@ -8,7 +8,8 @@ package ha
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/http"
@@ -124,6 +125,15 @@ type server struct {
 func startCluster(t testing.TB, n int) *cluster {
 	t.Helper()
 	c := &cluster{t: t, etcd: etcdtest.StartCluster(t, 3), keyFile: filepath.Join(t.TempDir(), "master.key")}
+	// One key for every server, made before they start (docs/ha.md): three
+	// servers creating it at once could read each other's half-written file.
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(c.keyFile, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for range n {
 		addr := freeAddr(t)
 		c.servers = append(c.servers, &server{url: "http://" + addr, addr: addr, dir: t.TempDir()})
@@ -154,14 +164,7 @@ func (c *cluster) kill(i int) {
 func (c *cluster) waitHealthy(i int) {
 	c.t.Helper()
 	s := c.servers[i]
-	waitFor(c.t, 30*time.Second, s.url+" healthy", func() bool {
-		resp, err := http.Get(s.url + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	waitFor(c.t, 30*time.Second, s.url+" healthy", func() bool { return healthy(s.url) })
 }
 
 // urls are the servers' endpoints, comma-separated, for agents.
@@ -177,19 +180,7 @@ func (c *cluster) urls() string {
 // of the live ones does.
 func (c *cluster) leader() int {
 	for i, s := range c.servers {
-		if s.proc == nil {
-			continue
-		}
-		resp, err := http.Get(s.url + "/leader")
-		if err != nil {
-			continue
-		}
-		var out struct {
-			Leading bool `json:"leading"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&out)
-		resp.Body.Close()
-		if err == nil && out.Leading {
+		if s.proc != nil && leads(s.url) {
 			return i
 		}
 	}

@@ -4,13 +4,11 @@ package ha
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -78,10 +76,6 @@ func (tb *testbed) docker(args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// probe asks servers about themselves; a killed container's address does
-// not refuse connections, it swallows them, so a short timeout matters.
-var probe = &http.Client{Timeout: time.Second}
-
 func (tb *testbed) serverURL(i int) string { return fmt.Sprintf("http://%s.2%d:8080", tb.net, i) }
 
 // client is an ECS client of server i (1 to 3) that does not retry.
@@ -93,11 +87,8 @@ func (tb *testbed) client(i int) *ecs.Client {
 // live is a client of the first server that answers.
 func (tb *testbed) live() *ecs.Client {
 	for i := 1; i <= 3; i++ {
-		if resp, err := probe.Get(tb.serverURL(i) + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return tb.client(i)
-			}
+		if healthy(tb.serverURL(i)) {
+			return tb.client(i)
 		}
 	}
 	tb.t.Fatal("no server answers")
@@ -107,16 +98,7 @@ func (tb *testbed) live() *ecs.Client {
 // leader returns the server (1 to 3) that says it leads, 0 if none does.
 func (tb *testbed) leader() int {
 	for i := 1; i <= 3; i++ {
-		resp, err := probe.Get(tb.serverURL(i) + "/leader")
-		if err != nil {
-			continue
-		}
-		var out struct {
-			Leading bool `json:"leading"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&out)
-		resp.Body.Close()
-		if err == nil && out.Leading {
+		if leads(tb.serverURL(i)) {
 			return i
 		}
 	}
@@ -132,14 +114,7 @@ func (tb *testbed) waitLeader(within time.Duration) int {
 
 func (tb *testbed) waitHealthy(i int) {
 	tb.t.Helper()
-	waitFor(tb.t, 30*time.Second, fmt.Sprintf("server %d healthy", i), func() bool {
-		resp, err := probe.Get(tb.serverURL(i) + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	waitFor(tb.t, 30*time.Second, fmt.Sprintf("server %d healthy", i), func() bool { return healthy(tb.serverURL(i)) })
 }
 
 // serviceTasks describes the service's tasks that should run.
@@ -322,66 +297,14 @@ func testTestbedEtcdKill(tb *testbed) {
 // no instance holds more than its memory.
 func testTestbedBurst(tb *testbed) {
 	t := tb.t
-	ctx := context.Background()
-	type ack struct{ token, arn string }
-	var (
-		mu    sync.Mutex
-		acked []ack
-		wg    sync.WaitGroup
-	)
-	stop := make(chan struct{})
-	for w := range 3 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cl := tb.client(w + 1)
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				token := fmt.Sprintf("tb-%d-%d", w, i)
-				out, err := cl.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String(tbCluster), TaskDefinition: aws.String("app"),
-					ClientToken: aws.String(token), StartedBy: aws.String(token)})
-				if err == nil && len(out.Tasks) == 1 {
-					mu.Lock()
-					acked = append(acked, ack{token, aws.ToString(out.Tasks[0].TaskArn)})
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	waitFor(t, 30*time.Second, "the burst under way", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(acked) >= 12
+	clients := []*ecs.Client{tb.client(1), tb.client(2), tb.client(3)}
+	acked := burst(t, clients, tbCluster, "tb", 12, func() {
+		tb.docker("kill", "--signal", "KILL", "wharf-tb-server-1", "wharf-tb-server-2", "wharf-tb-server-3")
 	})
-	tb.docker("kill", "--signal", "KILL", "wharf-tb-server-1", "wharf-tb-server-2", "wharf-tb-server-3")
-	close(stop)
-	wg.Wait()
 	tb.docker("start", "wharf-tb-server-1", "wharf-tb-server-2", "wharf-tb-server-3")
 	for i := 1; i <= 3; i++ {
 		tb.waitHealthy(i)
 	}
-	byToken := map[string][]ecstypes.Task{}
-	for _, desired := range []ecstypes.DesiredStatus{ecstypes.DesiredStatusRunning, ecstypes.DesiredStatusStopped} {
-		for _, task := range listTasks(t, tb.live(), tbCluster, desired) {
-			if by := aws.ToString(task.StartedBy); strings.HasPrefix(by, "tb-") {
-				byToken[by] = append(byToken[by], task)
-			}
-		}
-	}
-	for _, a := range acked {
-		if tasks := byToken[a.token]; len(tasks) != 1 || aws.ToString(tasks[0].TaskArn) != a.arn {
-			t.Errorf("acknowledged call %s (task %s) has tasks %v; want exactly its task", a.token, a.arn, arns(tasks))
-		}
-	}
-	for token, tasks := range byToken {
-		if len(tasks) > 1 {
-			t.Errorf("call %s has %d tasks", token, len(tasks))
-		}
-	}
-	t.Logf("%d acknowledged RunTask calls before every server was killed", len(acked))
+	checkExactlyOnce(t, tb.live(), tbCluster, "tb", acked)
 	checkCapacity(t, tb.live(), tbCluster, 32)
 }
