@@ -34,6 +34,13 @@ func startLogsCluster(t *testing.T) *ecstest.Server {
 	done := make(chan error, 1)
 	go func() { done <- ag.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
+	deadline := time.Now().Add(20 * time.Second)
+	for ag.InstanceArn() == "" { // registered: the default cluster exists
+		if time.Now().After(deadline) {
+			t.Fatal("the agent did not register")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	return srv
 }
 
