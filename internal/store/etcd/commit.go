@@ -47,7 +47,9 @@ func (s *Store) Commit(ctx context.Context, txn store.Txn) (int64, error) {
 	}
 	ops = append(ops, clientv3.OpPut(s.revKey, ""))
 
-	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Else(reads...).Commit()
+	cctx, cancel := s.bound(ctx)
+	defer cancel()
+	resp, err := s.cli.Txn(cctx).If(cmps...).Then(ops...).Else(reads...).Commit()
 	if err != nil {
 		return 0, s.wrap(ctx, err)
 	}

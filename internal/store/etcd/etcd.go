@@ -33,8 +33,9 @@ import (
 
 // Defaults for the zero Options.
 const (
-	DefaultPrefix      = "/wharf/"
-	DefaultDialTimeout = 5 * time.Second
+	DefaultPrefix         = "/wharf/"
+	DefaultDialTimeout    = 5 * time.Second
+	DefaultRequestTimeout = 10 * time.Second
 )
 
 // Options configure a Store. Endpoints is required.
@@ -49,6 +50,11 @@ type Options struct {
 	// DialTimeout bounds the wait for the first connection. Zero means
 	// DefaultDialTimeout.
 	DialTimeout time.Duration
+	// RequestTimeout bounds a call whose context has no deadline: etcd's
+	// client waits for a usable connection, and a server cut off from etcd
+	// should answer with an error rather than hang. Zero means
+	// DefaultRequestTimeout.
+	RequestTimeout time.Duration
 	// Logger hears of dropped watchers and lost watch streams. Nil discards.
 	Logger *slog.Logger
 }
@@ -59,6 +65,7 @@ type Store struct {
 	prefix   string
 	kvPrefix string // prefix + "kv/"
 	revKey   string // prefix + "rev"
+	timeout  time.Duration
 	log      *slog.Logger
 
 	closed  atomic.Bool
@@ -74,7 +81,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if len(opts.Endpoints) == 0 {
 		return nil, errors.New("etcd: no endpoints")
 	}
-	if opts.DialTimeout < 0 {
+	if opts.DialTimeout < 0 || opts.RequestTimeout < 0 {
 		return nil, fmt.Errorf("etcd: negative option in %+v", opts)
 	}
 	if opts.Prefix == "" {
@@ -82,6 +89,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	if opts.DialTimeout == 0 {
 		opts.DialTimeout = DefaultDialTimeout
+	}
+	if opts.RequestTimeout == 0 {
+		opts.RequestTimeout = DefaultRequestTimeout
 	}
 	logger := opts.Logger
 	if logger == nil {
@@ -105,6 +115,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		prefix:   opts.Prefix,
 		kvPrefix: opts.Prefix + "kv/",
 		revKey:   opts.Prefix + "rev",
+		timeout:  opts.RequestTimeout,
 		log:      logger,
 		done:     make(chan struct{}),
 	}
@@ -158,7 +169,9 @@ func (s *Store) Get(ctx context.Context, key string) (store.KV, error) {
 	if key == "" {
 		return store.KV{}, errEmptyKey
 	}
-	resp, err := s.cli.Get(ctx, s.kvPrefix+key)
+	cctx, cancel := s.bound(ctx)
+	defer cancel()
+	resp, err := s.cli.Get(cctx, s.kvPrefix+key)
 	if err != nil {
 		return store.KV{}, s.wrap(ctx, err)
 	}
@@ -188,7 +201,9 @@ func (s *Store) List(ctx context.Context, prefix string, opts store.ListOptions)
 	if opts.Limit > 0 {
 		ropts = append(ropts, clientv3.WithLimit(int64(opts.Limit)))
 	}
-	resp, err := s.cli.Get(ctx, from, ropts...)
+	cctx, cancel := s.bound(ctx)
+	defer cancel()
+	resp, err := s.cli.Get(cctx, from, ropts...)
 	if err != nil {
 		return nil, 0, s.wrap(ctx, err)
 	}
@@ -211,7 +226,9 @@ func (s *Store) Revision(ctx context.Context) (int64, error) {
 	if err := s.usable(ctx); err != nil {
 		return 0, err
 	}
-	resp, err := s.cli.Get(ctx, s.revKey)
+	cctx, cancel := s.bound(ctx)
+	defer cancel()
+	resp, err := s.cli.Get(cctx, s.revKey)
 	if err != nil {
 		return 0, s.wrap(ctx, err)
 	}
@@ -232,11 +249,21 @@ func (s *Store) Compact(ctx context.Context, rev int64) error {
 	if err := s.usable(ctx); err != nil {
 		return err
 	}
-	_, err := s.cli.Compact(ctx, rev, clientv3.WithCompactPhysical())
+	cctx, cancel := s.bound(ctx)
+	defer cancel()
+	_, err := s.cli.Compact(cctx, rev, clientv3.WithCompactPhysical())
 	if errors.Is(err, rpctypes.ErrCompacted) {
 		return nil // already compacted at least that far
 	}
 	return s.wrap(ctx, err)
+}
+
+// bound gives a call without a deadline the request timeout.
+func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, s.timeout)
 }
 
 func (s *Store) usable(ctx context.Context) error {
@@ -256,6 +283,8 @@ func (s *Store) wrap(ctx context.Context, err error) error {
 		return store.ErrClosed
 	case ctx.Err() != nil:
 		return ctx.Err()
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("etcd: no answer within %v (can this server reach a quorum of the etcd members?): %w", s.timeout, err)
 	case errors.Is(err, rpctypes.ErrTooManyOps):
 		return fmt.Errorf("etcd: %w (raise etcd's --max-txn-ops; Wharf's scheduler commits up to a few hundred tasks at once, see docs/ha.md)", err)
 	case errors.Is(err, rpctypes.ErrRequestTooLarge):

@@ -211,3 +211,32 @@ func mustPut(tb testing.TB, s store.Store, key, value string) int64 {
 	}
 	return rev
 }
+
+// With etcd gone, a call without a deadline fails after the request
+// timeout instead of waiting for etcd to come back.
+func TestCallsFailWhenEtcdIsGone(t *testing.T) {
+	c := etcdtest.StartCluster(t, 1)
+	s := open(t, etcd.Options{Endpoints: c.Endpoints(), RequestTimeout: 500 * time.Millisecond})
+	mustPut(t, s, "k", "v")
+	c.Member(0).Kill()
+	ctx := context.Background()
+	checks := map[string]func() error{
+		"Get":      func() error { _, err := s.Get(ctx, "k"); return err },
+		"List":     func() error { _, _, err := s.List(ctx, "", store.ListOptions{}); return err },
+		"Revision": func() error { _, err := s.Revision(ctx); return err },
+		"Commit": func() error {
+			_, err := s.Commit(ctx, store.Txn{Ops: []store.Op{{Key: "k", Value: []byte("w")}}})
+			return err
+		},
+	}
+	for name, call := range checks {
+		start := time.Now()
+		err := call()
+		if err == nil || !strings.Contains(err.Error(), "no answer") {
+			t.Errorf("%s with etcd gone = %v; want a no-answer error", name, err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("%s took %v to fail; want about the request timeout", name, d)
+		}
+	}
+}

@@ -31,7 +31,10 @@ func (s *Store) Watch(ctx context.Context, prefix string, fromRev int64) (<-chan
 	// An etcd watch reports compaction asynchronously; the contract wants
 	// it from Watch. A read at fromRev fails exactly when the revision is
 	// gone, and a future revision is simply waited for.
-	if _, err := s.cli.Get(ctx, s.revKey, clientv3.WithRev(max(fromRev, 1)), clientv3.WithCountOnly()); err != nil {
+	cctx, cancel := s.bound(ctx)
+	_, err := s.cli.Get(cctx, s.revKey, clientv3.WithRev(max(fromRev, 1)), clientv3.WithCountOnly())
+	cancel()
+	if err != nil {
 		switch {
 		case errors.Is(err, rpctypes.ErrCompacted):
 			return nil, fmt.Errorf("%w: watch from %d", store.ErrCompacted, fromRev)
