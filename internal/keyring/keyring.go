@@ -51,32 +51,10 @@ func New(key []byte) (*Keyring, error) {
 func LoadOrCreate(path string) (*Keyring, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		key := make([]byte, KeySize)
-		if _, err := rand.Read(key); err != nil {
+		if err := create(path); err != nil {
 			return nil, err
 		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, err
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, os.ErrExist) {
-			return LoadOrCreate(path) // another process created it first
-		}
-		if err != nil {
-			return nil, fmt.Errorf("create master key %s: %w", path, err)
-		}
-		_, werr := f.WriteString(hex.EncodeToString(key) + "\n")
-		serr := f.Sync()
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr == nil {
-			werr = serr
-		}
-		if werr != nil {
-			return nil, fmt.Errorf("write master key %s: %w", path, werr)
-		}
-		return New(key)
+		return LoadOrCreate(path) // ours, or the one another process linked first
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read master key %s: %w", path, err)
@@ -123,4 +101,41 @@ func (k *Keyring) Derive(purpose, name string) []byte {
 	m.Write([]byte{0})
 	m.Write([]byte(name))
 	return m.Sum(nil)
+}
+
+// create writes a new random key to a temporary file and links it to path,
+// which fails if path exists: a reader never sees a half-written key, and of
+// servers starting together exactly one key wins.
+func create(path string) error {
+	key := make([]byte, KeySize)
+	if _, err := rand.Read(key); err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".master-key-*")
+	if err != nil {
+		return fmt.Errorf("create master key %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	_, werr := f.WriteString(hex.EncodeToString(key) + "\n")
+	if werr == nil {
+		werr = f.Chmod(0o600)
+	}
+	if werr == nil {
+		werr = f.Sync()
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return fmt.Errorf("write master key %s: %w", path, werr)
+	}
+	if err := os.Link(tmp, path); err != nil && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("create master key %s: %w", path, err)
+	}
+	return nil
 }

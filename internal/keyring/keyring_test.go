@@ -70,3 +70,33 @@ func TestLoadRefusesACorruptKeyFile(t *testing.T) {
 		t.Fatal("corrupt key file accepted")
 	}
 }
+
+// Servers starting together on one key file all end up with the same key,
+// and none reads a half-written file.
+func TestConcurrentCreatorsAgree(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "master.key")
+	const n = 16
+	rings := make([]*Keyring, n)
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			k, err := LoadOrCreate(path)
+			rings[i] = k
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 1; i < n; i++ {
+		if !bytes.Equal(rings[0].Derive("x", "y"), rings[i].Derive("x", "y")) {
+			t.Fatal("concurrent creators ended up with different keys")
+		}
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Fatalf("key directory holds %d files; want only the key", len(entries))
+	}
+}

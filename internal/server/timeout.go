@@ -4,8 +4,8 @@ import (
 	"github.com/wharf-ecs/wharf/internal/controller/timeout"
 )
 
-// Tasks with a wharf:executionTimeout are stopped once they ran that long.
-// StopTask is idempotent, so replicas running it side by side do no harm.
+// Tasks with a wharf:executionTimeout are stopped once they ran that long,
+// by the leading server.
 func init() {
 	register("execution timeouts", func(x *Setup) error {
 		ctl := timeout.New(timeout.Config{
@@ -13,7 +13,7 @@ func init() {
 			Stopper: x.Server.API(),
 			Log:     x.Server.log.With("controller", "timeout"),
 		})
-		x.Background(ctl.Run)
+		x.LeaderBackground(ctl.Run)
 		return nil
 	})
 }

@@ -54,6 +54,21 @@ type Task struct {
 	// StopGraceSeconds replaces the containers' stopTimeout when set: the
 	// two-minute notice of a FARGATE_SPOT interruption (capacity.go).
 	StopGraceSeconds int `json:"wharfStopGraceSeconds,omitempty"`
+	// ExecSessions are the task's recent `wharf exec` sessions (exec.go).
+	ExecSessions []ExecSession `json:"wharfExecSessions,omitempty"`
+}
+
+// ExecSession is a `wharf exec` session of a task: what to run, and who
+// opened it (only that caller may attach to it).
+type ExecSession struct {
+	ID          string      `json:"id"`
+	Container   string      `json:"container"`
+	Command     []string    `json:"command"`
+	Interactive bool        `json:"interactive,omitempty"`
+	Tty         bool        `json:"tty,omitempty"`
+	CreatedAt   *model.Time `json:"createdAt"`
+	// AccessKeyID opened the session ("" with authentication off).
+	AccessKeyID string `json:"accessKeyId,omitempty"`
 }
 
 // TaskReservation is the share of a container instance's resources one task
@@ -70,4 +85,8 @@ type ContainerInstance struct {
 	model.ContainerInstance
 	Cluster string `json:"wharfCluster"`
 	ID      string `json:"wharfId"`
+	// DisconnectedAt is when the instance's agent was last judged gone: a
+	// task created before it lived through the loss of contact, and when
+	// the agent comes back it is the stale copy of a task replaced since.
+	DisconnectedAt *model.Time `json:"wharfDisconnectedAt,omitempty"`
 }
