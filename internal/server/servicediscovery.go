@@ -18,12 +18,10 @@ func init() {
 			ActionPrefix: "servicediscovery",
 			Resources:    api.Resources,
 		})
-		// The catalog (DiscoverInstances, DNS) runs in every server. The
-		// registrar writes, and belongs to the leader once servers are
-		// replicated; until then each server runs one, and their writes
-		// converge (each is conditioned on what it read).
+		// The catalog (DiscoverInstances, DNS) runs in every server; the
+		// registrar, which writes, on the leader.
 		x.Background(api.Run)
-		x.Background(api.NewRegistrar(sdapi.RegistrarConfig{}).Run)
+		x.LeaderBackground(api.NewRegistrar(sdapi.RegistrarConfig{}).Run)
 		if x.Config.DNSListen == "" {
 			return nil
 		}
