@@ -32,7 +32,7 @@ func main() {
 	root.PersistentFlags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	logger := func() (*slog.Logger, error) { return newLogger(logLevel, logFormat) }
 	root.AddCommand(serverCmd(logger), agentCmd(logger), upCmd(logger), simCmd(logger), joinTokenCmd(), explainCmd(), restartContainerCmd(), lbCmd(logger), logsCmd(),
-		capacityCmd())
+		capacityCmd(), spotInterruptCmd(), execCmd())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "wharf:", err)
 		os.Exit(1)

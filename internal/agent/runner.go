@@ -55,6 +55,7 @@ type runner struct {
 	waitingErr string               // last runtime trouble logged, to log it once
 	restarted  map[string]int       // RestartContainer requests carried out, by container
 	net        *runtime.TaskNetwork // an awsvpc task's namespace (awsvpc.go)
+	execs      map[string]bool      // exec sessions served (exec.go)
 }
 
 // ctr is one container of the task as the runner last saw it.
@@ -182,6 +183,7 @@ func (r *runner) step(ctx context.Context) bool {
 	latest, forgot := r.view()
 	if r.status == statusRunning && !forgot && latest.Task.DesiredStatus != statusStopped {
 		r.restartAsked(ctx, &latest)
+		r.execAsked(ctx, &latest)
 	}
 	if !r.refresh(ctx) {
 		return false

@@ -56,6 +56,9 @@ type AgentTask struct {
 	// StopGraceSeconds, when set, replaces every container's stopTimeout
 	// for the task's stop: the notice a FARGATE_SPOT interruption gives.
 	StopGraceSeconds int `json:"stopGraceSeconds,omitempty"`
+	// ExecSessions are the task's `wharf exec` sessions waiting for the
+	// agent to run their command (exec.go).
+	ExecSessions []ExecSession `json:"execSessions,omitempty"`
 }
 
 // SubmitTaskStateChangeInput is ECS's SubmitTaskStateChange request plus the

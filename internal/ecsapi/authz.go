@@ -155,6 +155,9 @@ var resourceRules = map[string]func(r *resolver, body []byte) error{
 	"SubmitContainerStateChange": rule(func(r *resolver, in *agentproto.SubmitContainerStateChangeInput) error {
 		return r.clusterAndTask(in.Cluster, in.Task)
 	}),
+	"ExecuteCommand": rule(func(r *resolver, in *model.ExecuteCommandRequest) error {
+		return r.clusterAndTask(in.Cluster, in.Task)
+	}),
 	agentproto.PollTasks: rule(func(r *resolver, in *agentproto.PollTasksRequest) error {
 		if err := r.cluster(in.Cluster); err != nil {
 			return err

@@ -37,6 +37,7 @@ func (a *API) DescribeCapacityScaling(ctx context.Context, in *agentproto.Descri
 func (a *API) registerCapacityAdmin(s *awsproto.Service) {
 	awsproto.Handle(s, agentproto.DescribeCapacityScaling, a.DescribeCapacityScaling)
 	awsproto.Handle(s, agentproto.InterruptSpotTask, a.InterruptSpotTask)
+	awsproto.Handle(s, agentproto.StartExecSession, a.StartExecSession)
 }
 
 // spotNotice is the warning Fargate Spot gives before it reclaims capacity.

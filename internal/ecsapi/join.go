@@ -301,7 +301,7 @@ func (a *API) AuthorizeAgent(ctx context.Context, p *auth.Principal, op string, 
 func (a *API) AdminResources(op string, body []byte) ([]string, error) {
 	switch op {
 	case agentproto.CreateJoinToken, agentproto.ListJoinTokens, agentproto.ExplainPlacement, agentproto.RestartContainer,
-		agentproto.DescribeCapacityScaling, agentproto.InterruptSpotTask:
+		agentproto.DescribeCapacityScaling, agentproto.InterruptSpotTask, agentproto.StartExecSession:
 		var in struct {
 			Cluster string `json:"cluster"`
 		}

@@ -20,6 +20,7 @@ func (a *API) registerTasks(s *awsproto.Service) {
 	awsproto.Handle(s, "ListTasks", a.ListTasks)
 	awsproto.Handle(s, "SubmitTaskStateChange", a.SubmitTaskStateChange)
 	awsproto.Handle(s, "SubmitContainerStateChange", a.SubmitContainerStateChange)
+	awsproto.Handle(s, "ExecuteCommand", a.ExecuteCommand)
 }
 
 // Task statuses as the Task shape spells them (the model has no enum).
