@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"time"
 
@@ -29,6 +30,10 @@ type ECS interface {
 	CreateJoinToken(ctx context.Context, in *agentproto.CreateJoinTokenRequest) (*agentproto.CreateJoinTokenResponse, error)
 	DeleteJoinToken(ctx context.Context, in *agentproto.DeleteJoinTokenRequest) (*agentproto.DeleteJoinTokenResponse, error)
 	DeregisterContainerInstance(ctx context.Context, in *model.DeregisterContainerInstanceRequest) (*model.DeregisterContainerInstanceResponse, error)
+	// WaitingClusters names the clusters that have tasks waiting for
+	// capacity, so that a round reads the tasks of those clusters and of
+	// clusters with capacity to manage only.
+	WaitingClusters() map[string]bool
 }
 
 // Tuning sets the scaler's timings; zero values take the defaults.
@@ -139,10 +144,11 @@ func (s *Scaler) Tick(ctx context.Context) error {
 	for _, p := range providers {
 		byName[p.Val.Name] = p.Val
 	}
+	waiting := s.cfg.ECS.WaitingClusters()
 	var errs []error
 	seen := map[string]bool{}
 	for _, c := range clusters {
-		groups, err := s.groups(ctx, c.Val, byName, launches)
+		groups, err := s.groups(ctx, c.Val, byName, launches, waiting[c.Val.ClusterName])
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -169,11 +175,18 @@ func (s *Scaler) Tick(ctx context.Context) error {
 // groups gathers a cluster's provider groups: each associated provider with
 // managed scaling, and the Fargate pool when the cluster has Fargate tasks
 // or pool instances.
-func (s *Scaler) groups(ctx context.Context, c *state.Cluster, providers map[string]*state.CapacityProvider, launches []state.Item[state.InstanceLaunch]) ([]*group, error) {
+func (s *Scaler) groups(ctx context.Context, c *state.Cluster, providers map[string]*state.CapacityProvider, launches []state.Item[state.InstanceLaunch], waiting bool) ([]*group, error) {
 	if c.Status != "ACTIVE" {
 		return nil, nil
 	}
 	name := c.ClusterName
+	launched := slices.ContainsFunc(launches, func(l state.Item[state.InstanceLaunch]) bool { return l.Val.Cluster == name })
+	if !waiting && !launched && len(c.CapacityProviders) == 0 {
+		// Nothing waits, nothing was launched, no provider: the cluster
+		// has no capacity to manage, bar a pool started by hand (which
+		// the scaler leaves alone while nothing waits for it).
+		return nil, nil
+	}
 	var out []*group
 	byProvider := map[string]*group{}
 	for _, pn := range c.CapacityProviders {

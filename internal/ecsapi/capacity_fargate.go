@@ -46,3 +46,13 @@ func (p *placer) visible(rs []scheduler.Rejection) []scheduler.Rejection {
 	}
 	return out
 }
+
+// WaitingClusters names the clusters with tasks waiting for capacity (the
+// task index's unplaced tasks), for managed scaling.
+func (a *API) WaitingClusters() map[string]bool {
+	out := map[string]bool{}
+	for cluster := range a.index.unplacedTasks() {
+		out[cluster] = true
+	}
+	return out
+}
