@@ -221,7 +221,7 @@ func TestServiceBehindLoadBalancerOnDocker(t *testing.T) {
 	if _, err := e.ecs.CreateService(ctx, &ecs.CreateServiceInput{ServiceName: aws.String("web"), TaskDefinition: aws.String(v1),
 		DesiredCount: aws.Int32(3), HealthCheckGracePeriodSeconds: aws.Int32(10),
 		DeploymentConfiguration: &ecstypes.DeploymentConfiguration{MinimumHealthyPercent: aws.Int32(100), MaximumPercent: aws.Int32(200)},
-		LoadBalancers: []ecstypes.LoadBalancer{{TargetGroupArn: aws.String(e.tgArn), ContainerName: aws.String("app"), ContainerPort: aws.Int32(8080)}},
+		LoadBalancers:           []ecstypes.LoadBalancer{{TargetGroupArn: aws.String(e.tgArn), ContainerName: aws.String("app"), ContainerPort: aws.Int32(8080)}},
 	}); err != nil {
 		t.Fatal(err)
 	}
