@@ -85,8 +85,4 @@ type ContainerInstance struct {
 	model.ContainerInstance
 	Cluster string `json:"wharfCluster"`
 	ID      string `json:"wharfId"`
-	// DisconnectedAt is when the instance's agent was last judged gone: a
-	// task created before it lived through the loss of contact, and when
-	// the agent comes back it is the stale copy of a task replaced since.
-	DisconnectedAt *model.Time `json:"wharfDisconnectedAt,omitempty"`
 }

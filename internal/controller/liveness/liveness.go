@@ -90,7 +90,6 @@ func (c *Controller) Check(ctx context.Context) error {
 			continue
 		}
 		inst.AgentConnected = model.Ptr(false)
-		inst.DisconnectedAt = model.NewTime(now)
 		inst.Version = model.Ptr(model.Val(inst.Version) + 1)
 		_, err := c.cfg.Store.Commit(ctx, store.Txn{
 			Conds: []store.Cond{{Key: it.Key, Revision: it.Rev}},

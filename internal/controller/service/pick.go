@@ -37,11 +37,6 @@ func pickVictims(cands, all []*tview, n int) []*tview {
 }
 
 func victimBefore(a, b *tview, zones, insts map[string]int) bool {
-	// A copy that lived through its instance's loss of contact was replaced
-	// meanwhile: when the agent comes back, the stale copy goes first.
-	if sa, sb := a.stale(), b.stale(); sa != sb {
-		return sa
-	}
 	if za, zb := zones[a.zone], zones[b.zone]; za != zb {
 		return za > zb
 	}
@@ -60,13 +55,4 @@ func createdAt(v *tview) time.Time {
 		return time.Time{}
 	}
 	return v.t.CreatedAt.Time
-}
-
-// stale reports whether the task was already there when its instance last
-// lost contact with its agent (and so may have been replaced since).
-func (v *tview) stale() bool {
-	if v.inst == nil || v.inst.DisconnectedAt == nil || v.t.CreatedAt == nil {
-		return false
-	}
-	return v.t.CreatedAt.Time.Before(v.inst.DisconnectedAt.Time)
 }
