@@ -313,3 +313,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }
+
+// OperationSet turns a whitespace-separated list of a model's operation
+// names into the set NewService takes as known.
+func OperationSet(names string) map[string]bool {
+	m := map[string]bool{}
+	for _, op := range strings.Fields(names) {
+		m[op] = true
+	}
+	return m
+}

@@ -1,17 +1,11 @@
 package logsapi
 
-import "strings"
+import "github.com/wharf-ecs/wharf/internal/awsproto"
 
 // operations lists every operation of the CloudWatch Logs API model
 // (2014-03-28), so that one Wharf does not serve gets
 // UnsupportedFeatureException rather than UnknownOperationException.
-var operations = func() map[string]bool {
-	m := map[string]bool{}
-	for _, op := range strings.Fields(allOperations) {
-		m[op] = true
-	}
-	return m
-}()
+var operations = awsproto.OperationSet(allOperations)
 
 const allOperations = `
 AssociateKmsKey AssociateSourceToS3TableIntegration CancelExportTask CancelImportTask

@@ -1,17 +1,11 @@
 package sdapi
 
-import "strings"
+import "github.com/wharf-ecs/wharf/internal/awsproto"
 
 // operations lists every operation of the Cloud Map API, so that one Wharf
 // does not serve is answered as unsupported rather than unknown. A test keeps
 // it equal to the operations of the aws-sdk-go-v2 servicediscovery client.
-var operations = func() map[string]bool {
-	m := map[string]bool{}
-	for _, op := range strings.Fields(allOperations) {
-		m[op] = true
-	}
-	return m
-}()
+var operations = awsproto.OperationSet(allOperations)
 
 const allOperations = `
 CreateHttpNamespace CreatePrivateDnsNamespace CreatePublicDnsNamespace CreateService

@@ -1,17 +1,11 @@
 package ssmapi
 
-import "strings"
+import "github.com/wharf-ecs/wharf/internal/awsproto"
 
 // operations lists every operation of the SSM API, so that one Wharf does not
 // serve gets UnsupportedFeatureException rather than UnknownOperation. A test
 // keeps it equal to the operations of the aws-sdk-go-v2 ssm client.
-var operations = func() map[string]bool {
-	m := map[string]bool{}
-	for _, op := range strings.Fields(allOperations) {
-		m[op] = true
-	}
-	return m
-}()
+var operations = awsproto.OperationSet(allOperations)
 
 const allOperations = `
 AddTagsToResource AssociateOpsItemRelatedItem CancelCommand CancelMaintenanceWindowExecution
