@@ -47,7 +47,9 @@ func stopAll(views []*tview, reason string) plan {
 // maximumPercent, stop tasks that must go (other deployments, draining
 // instances, unhealthy, surplus) while the healthy ones stay at or above
 // minimumHealthyPercent. Lost tasks (agent disconnected) are not counted, so
-// they are replaced; when they come back they are surplus.
+// they are replaced; once their replacements run they are stale copies and
+// are stopped (retireStale). One that comes back before that counts again,
+// and the service's surplus goes by the usual rule.
 // holdSurplus, during a rebalancing step, leaves the one task of surplus to
 // the step, which stops the task its new one replaces (rebalance.go).
 func planReplica(svc *state.Service, views []*tview, canLaunch, holdSurplus bool) plan {
@@ -77,6 +79,7 @@ func planReplica(svc *state.Service, views []*tview, canLaunch, holdSurplus bool
 	if canLaunch && !failed && len(keep) < desired {
 		pl.launch = max(0, min(desired-len(keep), maxTotal-total))
 	}
+	retireStale(views, keep, desired, &pl)
 	// An unhealthy task is replaced first, then stopped, as long as there
 	// is room to start its replacement beside it.
 	for _, v := range sick {
@@ -118,6 +121,35 @@ func planReplica(svc *state.Service, views []*tview, canLaunch, holdSurplus bool
 	}
 	take(keep, len(keep)-desired, true)
 	return pl
+}
+
+// reasonStale is the stoppedReason of a task stopped because it was
+// replaced while its instance's agent was disconnected.
+const reasonStale = "Task replaced while its container instance's agent was disconnected"
+
+// retireStale stops the lost tasks once desired tasks of the PRIMARY
+// deployment run without them. Nothing reaches such a task's containers
+// while its agent is away; the stop is recorded now so that the agent stops
+// it the moment it is heard again. Chosen then, at the heal, the surplus
+// would be picked by the scale-in rule, which stops the newest task: the
+// replacement, leaving the copy that missed everything while it was cut off.
+// Until its replacements run, a lost task keeps its chance: should its agent
+// come back first, it counts again and nothing was lost.
+func retireStale(views, keep []*tview, desired int, pl *plan) {
+	running := 0
+	for _, v := range keep {
+		if v.running {
+			running++
+		}
+	}
+	if running < desired {
+		return
+	}
+	for _, v := range views {
+		if v.lost && !v.stopped && !v.stopping {
+			pl.stop(v, reasonStale)
+		}
+	}
 }
 
 // daemonTargets lists the instances a DAEMON service runs on: ACTIVE, with a

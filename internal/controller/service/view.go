@@ -27,8 +27,9 @@ type tview struct {
 	running  bool // lastStatus RUNNING
 	pending  bool // before RUNNING
 	// lost: the instance's agent is disconnected. Nobody knows whether the
-	// task still runs: it is not counted, and it is replaced elsewhere; if
-	// the agent comes back, the task counts again and the surplus goes.
+	// task still runs: it is not counted, and it is replaced elsewhere; once
+	// the replacements run it is stopped (planReplica), so that its agent
+	// stops it if it comes back.
 	lost bool
 	// gone: the instance was deregistered or removed; the task can never
 	// run again and is stopped.
