@@ -69,6 +69,7 @@ func next(t *testing.T, s *Subscription) *Event {
 		if !ok {
 			t.Fatal("subscription closed")
 		}
+		e.JSON() // renders the detail
 		return e
 	case <-time.After(5 * time.Second):
 		t.Fatal("no event within 5s")

@@ -33,6 +33,7 @@ type draft struct {
 	cluster    string
 	resources  []string
 	detail     []byte
+	src        *source // a task or instance event: detail and resources made later
 }
 
 // digest identifies a document's content, so that a rewrite that changed
@@ -116,16 +117,17 @@ var (
 	instanceKind = resourceKind{InstanceStateChange, "containerInstanceArn"}
 )
 
-// event is the state change event of a document of this kind, in the
-// cluster of that name and ARN (which events carry, though the container
-// instance's API shape does not).
-func (k resourceKind) event(cluster, clusterArn string, doc []byte, at time.Time) (draft, bool) {
+// render makes the detail and resources of the state change event of a
+// document of this kind, in the cluster of that ARN (which events carry,
+// though the container instance's API shape does not). Stored documents are
+// the server's own JSON; one that does not decode makes an empty detail.
+func (k resourceKind) render(doc []byte, at time.Time, clusterArn string) (json.RawMessage, []string) {
 	detail, m, err := resourceDetail(doc, at, clusterArn)
 	if err != nil {
-		return draft{}, false
+		return json.RawMessage("{}"), []string{}
 	}
 	arn, _ := m[k.arnMember].(string)
-	return draft{detailType: k.detailType, cluster: cluster, resources: []string{arn}, detail: detail}, true
+	return detail, []string{arn}
 }
 
 // serviceMemory is what the follower remembers of a service: the service

@@ -39,14 +39,11 @@ func TestTaskEventDetailIsTheECSTaskWithISOTimes(t *testing.T) {
 			Containers: []model.Container{{Name: "app", LastStatus: "RUNNING", ExitCode: model.Ptr(int32(0))}}},
 		InstanceID: "inst1", Reserved: &state.TaskReservation{CPU: 256},
 	})
-	d, ok := taskKind.event("c1", "arn:aws:ecs:us-east-1:123456789012:cluster/c1", doc, at)
-	if !ok {
-		t.Fatal("no event of a task document")
+	detail, resources := taskKind.render(doc, at, "arn:aws:ecs:us-east-1:123456789012:cluster/c1")
+	if !reflect.DeepEqual(resources, []string{arn}) {
+		t.Errorf("task event resources = %v; want [%s]", resources, arn)
 	}
-	if d.detailType != TaskStateChange || d.cluster != "c1" || !reflect.DeepEqual(d.resources, []string{arn}) {
-		t.Errorf("taskEvent = %s in %s about %v; want %s in c1 about [%s]", d.detailType, d.cluster, d.resources, TaskStateChange, arn)
-	}
-	m := decode(t, d.detail)
+	m := decode(t, detail)
 	for k, want := range map[string]any{
 		"taskArn": arn, "lastStatus": "RUNNING", "group": "service:web", "version": 3.0,
 		"createdAt": "2026-11-21T11:59:58.123Z", "updatedAt": "2026-11-21T12:00:00.500Z",
@@ -70,11 +67,14 @@ func TestInstanceEventNamesTheInstance(t *testing.T) {
 	doc := mustJSON(t, state.ContainerInstance{ContainerInstance: model.ContainerInstance{
 		ContainerInstanceArn: arn, Status: "ACTIVE", AgentConnected: model.Ptr(false),
 		RegisteredAt: model.NewTime(at)}, Cluster: "c1", ID: "abc"})
-	d, ok := instanceKind.event("c1", "arn:aws:ecs:us-east-1:123456789012:cluster/c1", doc, at)
-	m := decode(t, d.detail)
-	if !ok || d.detailType != InstanceStateChange || !reflect.DeepEqual(d.resources, []string{arn}) ||
+	detail, resources := instanceKind.render(doc, at, "arn:aws:ecs:us-east-1:123456789012:cluster/c1")
+	m := decode(t, detail)
+	if !reflect.DeepEqual(resources, []string{arn}) ||
 		m["agentConnected"] != false || m["clusterArn"] != "arn:aws:ecs:us-east-1:123456789012:cluster/c1" || m["registeredAt"] != "2026-11-21T12:00:00.500Z" || m["wharfCluster"] != nil {
-		t.Errorf("instanceEvent = %+v, detail %s; want the instance's state change with ISO times and no wharf members", d, d.detail)
+		t.Errorf("instance event about %v, detail %s; want the instance's state change with ISO times and no wharf members", resources, detail)
+	}
+	if detail, resources := instanceKind.render([]byte("{not json"), at, ""); string(detail) != "{}" || len(resources) != 0 {
+		t.Errorf("event of an undecodable document = %s about %v; want an empty detail", detail, resources)
 	}
 }
 

@@ -53,11 +53,46 @@ type Event struct {
 	// the cluster's name, for filters. Neither is in the JSON.
 	Seq     uint64 `json:"-"`
 	Cluster string `json:"-"`
-	raw     []byte
+
+	// A task or instance event's detail is made from its document only
+	// when first asked for (most events are never read: nobody may be
+	// subscribed), so until JSON is called Detail and Resources of such
+	// an event are empty.
+	r *rendering
 }
 
-// JSON is the event's encoding.
-func (e *Event) JSON() []byte { return e.raw }
+// rendering is an event's encoding, made once, and for a resource's state
+// change event what its detail is made from.
+type rendering struct {
+	once sync.Once
+	src  *source
+	raw  []byte
+}
+
+// source is what a resource's state change event is rendered from.
+type source struct {
+	kind       resourceKind
+	doc        []byte
+	clusterArn string
+	at         time.Time
+}
+
+// JSON is the event as EventBridge delivers it. It also fills Detail and
+// Resources of an event not rendered yet.
+func (e *Event) JSON() []byte {
+	if e.r == nil {
+		b, _ := json.Marshal(e)
+		return b
+	}
+	e.r.once.Do(func() {
+		if src := e.r.src; src != nil {
+			e.Detail, e.Resources = src.kind.render(src.doc, src.at, src.clusterArn)
+		}
+		e.r.src = nil
+		e.r.raw, _ = json.Marshal(e)
+	})
+	return e.r.raw
+}
 
 // Config configures a Bus.
 type Config struct {
@@ -218,9 +253,8 @@ func (b *Bus) changeLocked(prefix, key string, doc []byte, quiet bool) {
 			return
 		}
 		arn := "arn:aws:ecs:" + b.cfg.Region + ":" + b.cfg.AccountID + ":cluster/" + cluster
-		if d, ok := kind.event(cluster, arn, doc, now); ok {
-			b.publishLocked(d, now)
-		}
+		b.publishLocked(draft{detailType: kind.detailType, cluster: cluster,
+			src: &source{kind: kind, doc: doc, clusterArn: arn, at: now}}, now)
 	case state.ServicesPrefix:
 		var svc state.Service
 		if err := json.Unmarshal(doc, &svc); err != nil {
@@ -257,8 +291,7 @@ func (b *Bus) publishLocked(d draft, now time.Time) {
 	b.seq++
 	e := &Event{Version: "0", ID: b.eventID(b.seq), DetailType: d.detailType, Source: "aws.ecs",
 		Account: b.cfg.AccountID, Time: now.UTC().Format(time.RFC3339), Region: b.cfg.Region,
-		Resources: d.resources, Detail: d.detail, Seq: b.seq, Cluster: d.cluster}
-	e.raw, _ = json.Marshal(e)
+		Resources: d.resources, Detail: d.detail, Seq: b.seq, Cluster: d.cluster, r: &rendering{src: d.src}}
 	if len(b.history) < b.cfg.History {
 		b.history = append(b.history, e)
 	} else {
