@@ -2,7 +2,6 @@ package ecsapi
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"strings"
 	"sync"
@@ -89,15 +88,19 @@ func (c *instanceCache) apply(ev store.Event) {
 }
 
 func decodeCached(kv store.KV) (cachedInstance, string, bool) {
-	inst := new(state.ContainerInstance)
-	if err := json.Unmarshal(kv.Value, inst); err != nil {
-		return cachedInstance{}, "", false
-	}
 	cluster, id, ok := splitInstanceKey(kv.Key)
 	if !ok {
 		return cachedInstance{}, "", false
 	}
-	inst.ID, inst.Cluster = id, cluster
+	inst, err := state.Instances.Decode(kv) // shared: copied before a change
+	if err != nil {
+		return cachedInstance{}, "", false
+	}
+	if inst.ID != id || inst.Cluster != cluster {
+		c := *inst
+		c.ID, c.Cluster = id, cluster
+		inst = &c
+	}
 	return cachedInstance{key: kv.Key, rev: kv.Revision, inst: inst}, cluster, true
 }
 

@@ -124,7 +124,7 @@ func (u *Utilization) loadInstances(kvs []store.KV, _ int64) {
 	defer u.mu.Unlock()
 	u.instances = make(map[string]*instance, len(kvs))
 	for _, kv := range kvs {
-		u.setInstanceLocked(kv.Key, kv.Value)
+		u.setInstanceLocked(kv)
 	}
 	u.readyOnce[1].Do(func() { close(u.ready[1]) })
 }
@@ -136,12 +136,13 @@ func (u *Utilization) applyInstance(ev store.Event) {
 		delete(u.instances, ev.KV.Key)
 		return
 	}
-	u.setInstanceLocked(ev.KV.Key, ev.KV.Value)
+	u.setInstanceLocked(ev.KV)
 }
 
-func (u *Utilization) setInstanceLocked(key string, doc []byte) {
-	var ci state.ContainerInstance
-	if err := json.Unmarshal(doc, &ci); err != nil {
+func (u *Utilization) setInstanceLocked(kv store.KV) {
+	key := kv.Key
+	ci, err := state.Instances.Decode(kv)
+	if err != nil {
 		u.log.Warn("undecodable container instance document", "key", key, "err", err)
 		delete(u.instances, key)
 		return

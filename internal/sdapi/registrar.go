@@ -190,8 +190,9 @@ func (r *Registrar) apply(ev store.Event) {
 func (r *Registrar) putLocked(kv store.KV) {
 	switch {
 	case strings.HasPrefix(kv.Key, state.TasksPrefix):
-		t := decodeInto[state.Task](kv, r.log)
-		if t == nil {
+		t, err := state.Tasks.Decode(kv)
+		if err != nil {
+			r.log.Error("undecodable document ignored", "key", kv.Key, "err", err)
 			return
 		}
 		name, ok := strings.CutPrefix(t.Group, "service:")
@@ -228,8 +229,9 @@ func (r *Registrar) putLocked(kv store.KV) {
 			r.enqueueLocked(t)
 		}
 	case strings.HasPrefix(kv.Key, state.InstancesPrefix):
-		ci := decodeInto[state.ContainerInstance](kv, r.log)
-		if ci == nil {
+		ci, err := state.Instances.Decode(kv)
+		if err != nil {
+			r.log.Error("undecodable document ignored", "key", kv.Key, "err", err)
 			return
 		}
 		r.keyRev[kv.Key] = kv.Revision
