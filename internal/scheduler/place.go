@@ -123,6 +123,10 @@ func (st *stack) scan() (int32, bool) {
 			if !st.feasible(inst) {
 				continue
 			}
+			if st.uniform != nil {
+				st.candidates = append(st.candidates, i)
+				continue
+			}
 			if n == 0 {
 				// No strategy: the first feasible instance in ARN
 				// order. Nothing is kept: the next scan starts over.
@@ -132,7 +136,12 @@ func (st *stack) scan() (int32, bool) {
 			st.candidates = append(st.candidates, i)
 			consider(i, inst)
 		}
-		return best, best >= 0
+		if st.uniform == nil {
+			return best, best >= 0
+		}
+	}
+	if st.uniform != nil {
+		return st.pick()
 	}
 	for _, i := range st.candidates {
 		inst := st.work.get(i)
@@ -142,6 +151,24 @@ func (st *stack) scan() (int32, bool) {
 		consider(i, inst)
 	}
 	return best, best >= 0
+}
+
+// pick draws a candidate uniformly for the random strategy. A drawn
+// instance the plan has filled up leaves the candidates for good (a plan only
+// ever takes resources), and the draw is made again among the rest.
+func (st *stack) pick() (int32, bool) {
+	for len(st.candidates) > 0 {
+		j := st.uniform.IntN(len(st.candidates))
+		i := st.candidates[j]
+		if st.work.isTouched(i) && !st.feasible(st.work.get(i)) {
+			last := len(st.candidates) - 1
+			st.candidates[j] = st.candidates[last]
+			st.candidates = st.candidates[:last]
+			continue
+		}
+		return i, true
+	}
+	return -1, false
 }
 
 // walk serves a first ranker whose key the snapshot keeps sorted (binpack):

@@ -108,6 +108,11 @@ type stack struct {
 	// candidates are the instances the first scan found feasible, in
 	// snapshot order; nil before it.
 	candidates []int32
+	// uniform is set when random is the only strategy: a task goes to a
+	// candidate drawn uniformly (see pick), not to the least of a key drawn
+	// for every candidate, which is the same distribution at a draw a task
+	// instead of one per instance.
+	uniform *rand.Rand
 }
 
 func newStack(s *Snapshot, r *Request) (*stack, error) {
@@ -136,6 +141,9 @@ func newStack(s *Snapshot, r *Request) (*stack, error) {
 	}
 	if len(st.rankers) > 0 {
 		st.ordered, _ = st.rankers[0].(orderedRanker)
+	}
+	if len(r.Strategies) == 1 && r.Strategies[0].Type == Random {
+		st.uniform = rng
 	}
 	return st, nil
 }

@@ -187,6 +187,26 @@ func TestRandomIsUniformAmongTies(t *testing.T) {
 		t.Errorf("random placed %d tasks on an instance with no room", counts["full"])
 	}
 
+	// Instances fill up during the plan: each takes exactly what fits, and
+	// the task beyond the room of all of them is unplaced.
+	insts = nil
+	for i := range 4 {
+		insts = append(insts, node(fmt.Sprint(i), 100, 100))
+	}
+	p = mustPlace(t, insts, Request{Count: 41, Task: Needs{CPU: 10, Memory: 10}, Strategies: RunTaskDefaultStrategies(), Seed: 3})
+	counts = map[string]int{}
+	for _, task := range p.Tasks {
+		counts[task.ID]++
+	}
+	for i := range 4 {
+		if n := counts[fmt.Sprint(i)]; n != 10 {
+			t.Errorf("random placed %d tasks on instance %d with room for 10 (counts %v)", n, i, counts)
+		}
+	}
+	if counts[""] != 1 || len(p.Rejections) == 0 {
+		t.Errorf("the 41st task: %d unplaced, rejections %v; want it unplaced for lack of room", counts[""], p.Rejections)
+	}
+
 	// Binpack first: random only chooses among the tightest instances.
 	insts = []Instance{node("a", 1000, 200), node("b", 1000, 200), node("c", 1000, 900)}
 	seen := map[string]bool{}
