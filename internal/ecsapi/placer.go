@@ -57,10 +57,11 @@ type placer struct {
 	jobs    chan *placeJob
 
 	// Owned by the worker goroutine.
-	snap *scheduler.Snapshot
-	seen map[string]placedInstance // instance ID → what the snapshot holds
-	need int64                     // the store revision the caches must reach first
-	seed uint64
+	flying *flight // the batch being committed, nil when none
+	snap   *scheduler.Snapshot
+	seen   map[string]placedInstance // instance ID → what the snapshot holds
+	need   int64                     // the store revision the caches must reach first
+	seed   uint64
 }
 
 // placedInstance is an instance as the snapshot knows it: the store entry it
@@ -117,12 +118,27 @@ func (p *placer) place(ctx context.Context, job *placeJob) (*model.RunTaskRespon
 	}
 }
 
+// The worker pipelines: while one batch's commit is on its way to the store
+// (its fsync), it places the next batch on a snapshot that already holds the
+// first one's placements. The second batch is committed only once the first
+// has landed: its conditions on the instances both touched need the first
+// one's revision, and if the first failed, the second was planned on
+// placements that never happened and goes back to its callers as a conflict,
+// which they retry.
 func (p *placer) run(ctx context.Context) {
+	defer p.land() // its callers still get their answers
 	for {
 		var batch []*placeJob
+		var landed <-chan struct{}
+		if p.flying != nil {
+			landed = p.flying.done
+		}
 		select {
 		case <-ctx.Done():
 			return
+		case <-landed:
+			p.land()
+			continue
 		case j := <-p.jobs:
 			batch = append(batch, j)
 		}
@@ -135,18 +151,114 @@ func (p *placer) run(ctx context.Context) {
 				break drain
 			}
 		}
-		p.runBatch(ctx, batch)
+		f := p.prepare(ctx, batch)
+		below := p.flying
+		p.land()
+		if f == nil {
+			continue
+		}
+		if (below != nil && below.err != nil) || (below == nil && len(f.pending) > 0) {
+			for _, pj := range f.placed {
+				answer(pj.j, nil, &store.ConflictError{Key: state.ClusterKey(p.cluster)})
+			}
+			continue
+		}
+		for _, i := range f.pending {
+			f.txn.Conds[i].Revision = below.rev
+		}
+		p.launch(ctx, f)
 	}
 }
 
-func (p *placer) runBatch(ctx context.Context, batch []*placeJob) {
-	answer := func(j *placeJob, out *model.RunTaskResponse, err error) {
-		j.done <- placeResult{out: out, err: err}
+func answer(j *placeJob, out *model.RunTaskResponse, err error) {
+	j.done <- placeResult{out: out, err: err}
+}
+
+// flight is a placed batch: its transaction, and the answers its callers get
+// once the transaction commits.
+type flight struct {
+	placed  []placedJob
+	touched map[string]*state.ContainerInstance // instance ID → the batch's copy
+	tokens  map[string]bool                     // RunTask clientToken keys it records
+	txn     store.Txn
+	// pending are the conditions (indexes in txn.Conds) on instances the
+	// flight below this one writes: their revision is that flight's.
+	pending []int
+
+	done chan struct{} // closed once rev and err are set
+	rev  int64
+	err  error
+}
+
+type placedJob struct {
+	j   *placeJob
+	out *model.RunTaskResponse
+}
+
+// launch sends the flight's transaction to the store.
+func (p *placer) launch(ctx context.Context, f *flight) {
+	f.done = make(chan struct{})
+	p.flying = f
+	go func() {
+		f.rev, f.err = p.a.st.Commit(ctx, f.txn)
+		close(f.done)
+	}()
+}
+
+// land waits for the flight in the air, if any, and settles it: its callers
+// get their answers, and the snapshot learns the revision of what it wrote,
+// or forgets the placements that did not happen.
+func (p *placer) land() {
+	f := p.flying
+	if f == nil {
+		return
 	}
-	fail := func(err error) {
+	<-f.done
+	p.flying = nil
+	p.a.obs.committed(f.txn, f.err)
+	if f.err != nil {
+		// The snapshot carries placements that did not happen: rebuild it,
+		// after the caches have seen whatever beat us.
+		p.snap = nil
+		var ce *store.ConflictError
+		if errors.As(f.err, &ce) {
+			p.need = max(p.need, ce.Actual)
+		}
+		for _, pj := range f.placed {
+			answer(pj.j, nil, f.err)
+		}
+		return
+	}
+	// Every document of a transaction carries its revision: the instances
+	// just written are now exactly the worker's copies at rev. Keeping them
+	// spares the next batch a wait for the caches to catch up with this
+	// commit; a newer change by anyone else still reaches it through the
+	// caches (refresh takes the higher revision), or as a conflict. An
+	// instance the next batch has placed on since stays that batch's.
+	for id, inst := range f.touched {
+		if pi, ok := p.seen[id]; ok && pi.entry.inst == inst {
+			pi.entry.rev = f.rev
+			p.seen[id] = pi
+		}
+	}
+	for _, pj := range f.placed {
+		answer(pj.j, pj.out, nil)
+	}
+}
+
+// prepare places a batch on the snapshot and returns its flight, or nil when
+// it has nothing to write (every launch already answered).
+func (p *placer) prepare(ctx context.Context, batch []*placeJob) *flight {
+	fail := func(err error) *flight {
 		for _, j := range batch {
 			answer(j, nil, err)
 		}
+		return nil
+	}
+	if p.snap == nil {
+		// A snapshot rebuilt from the caches would miss the placements of
+		// the batch in the air.
+		p.land()
 	}
 	need := p.need
 	for _, j := range batch {
@@ -154,37 +266,31 @@ func (p *placer) runBatch(ctx context.Context, batch []*placeJob) {
 	}
 	if err := p.refresh(ctx, need); err != nil {
 		p.snap = nil
-		fail(err)
-		return
+		return fail(err)
 	}
 	_, crev, err := p.a.activeCluster(ctx, p.cluster)
 	if err != nil {
-		fail(err)
-		return
+		return fail(err)
 	}
-	txn := store.Txn{Conds: []store.Cond{{Key: state.ClusterKey(p.cluster), Revision: crev}}}
-	touched := map[string]*state.ContainerInstance{} // ID → the batch's copy
-	type placedJob struct {
-		j   *placeJob
-		out *model.RunTaskResponse
-	}
-	var placed []placedJob
+	f := &flight{touched: map[string]*state.ContainerInstance{}, tokens: map[string]bool{}}
+	f.txn.Conds = []store.Cond{{Key: state.ClusterKey(p.cluster), Revision: crev}}
+	txn, touched := &f.txn, f.touched
+	written := map[string]*state.Task{} // key → the task written
 	now := p.a.timeNow()
-	tokens := map[string]bool{}
 	for _, j := range batch {
 		if j.ctx.Err() != nil {
 			answer(j, nil, j.ctx.Err())
 			continue
 		}
 		if j.tokenKey != "" {
-			if tokens[j.tokenKey] {
-				// A retry of a launch in this very batch: answer it as a
-				// lost race, so it comes back and replays the first one's
-				// outcome once that is committed.
+			if f.tokens[j.tokenKey] || (p.flying != nil && p.flying.tokens[j.tokenKey]) {
+				// A retry of a launch in this very batch or the one in
+				// the air: answer it as a lost race, so it comes back and
+				// replays the first one's outcome once that is committed.
 				answer(j, nil, &store.ConflictError{Key: j.tokenKey})
 				continue
 			}
-			tokens[j.tokenKey] = true
+			f.tokens[j.tokenKey] = true
 		}
 		if !p.anyActive(j.l.launchType == model.LaunchTypeFargate) {
 			switch {
@@ -227,6 +333,7 @@ func (p *placer) runBatch(ctx context.Context, batch []*placeJob) {
 					key := state.TaskKey(p.cluster, taskIDFromKey(t.TaskArn))
 					txn.Conds = append(txn.Conds, store.Cond{Key: key, Revision: 0})
 					txn.Ops = append(txn.Ops, state.Put(key, t))
+					written[key] = t
 					out.Tasks = append(out.Tasks, t.Task)
 					arns = append(arns, t.TaskArn)
 				}
@@ -241,6 +348,9 @@ func (p *placer) runBatch(ctx context.Context, batch []*placeJob) {
 				c := *e.inst
 				inst = &c
 				touched[pl.ID] = inst
+				if e.rev < 0 {
+					f.pending = append(f.pending, len(txn.Conds))
+				}
 				txn.Conds = append(txn.Conds, store.Cond{Key: e.key, Revision: e.rev})
 			}
 			var t *state.Task
@@ -255,6 +365,7 @@ func (p *placer) runBatch(ctx context.Context, batch []*placeJob) {
 			key := state.TaskKey(p.cluster, taskIDFromKey(t.TaskArn))
 			txn.Conds = append(txn.Conds, store.Cond{Key: key, Revision: cond})
 			txn.Ops = append(txn.Ops, state.Put(key, t))
+			written[key] = t
 			out.Tasks = append(out.Tasks, t.Task)
 			arns = append(arns, t.TaskArn)
 			// The snapshot learns of the placement at once, so the next
@@ -270,42 +381,24 @@ func (p *placer) runBatch(ctx context.Context, batch []*placeJob) {
 			txn.Ops = append(txn.Ops, state.Put(j.tokenKey, rec))
 		}
 		p.snap = p.snap.With(upserts, nil)
-		placed = append(placed, placedJob{j, out})
+		f.placed = append(f.placed, placedJob{j, out})
 	}
-	if len(placed) == 0 {
-		return
+	if len(f.placed) == 0 {
+		return nil
 	}
 	for id, inst := range touched {
 		txn.Ops = append(txn.Ops, state.Put(state.InstanceKey(p.cluster, id), inst))
 	}
-	rev, err := p.a.st.Commit(ctx, txn)
-	p.a.obs.committed(txn, err)
-	if err != nil {
-		// The snapshot carries placements that did not happen: rebuild it,
-		// after the caches have seen whatever beat us.
-		p.snap = nil
-		var ce *store.ConflictError
-		if errors.As(err, &ce) {
-			p.need = max(p.need, ce.Actual)
+	// The followers of the store (caches, metrics, service discovery) will
+	// decode what is about to be written: hand them the values.
+	for _, op := range txn.Ops {
+		if t := written[op.Key]; t != nil {
+			state.Tasks.Remember(op.Key, op.Value, t)
+		} else if _, id, ok := splitInstanceKey(op.Key); ok && touched[id] != nil {
+			state.Instances.Remember(op.Key, op.Value, touched[id])
 		}
-		for _, pj := range placed {
-			answer(pj.j, nil, err)
-		}
-		return
 	}
-	// Every document of a transaction carries its revision: the instances
-	// just written are now exactly the worker's copies at rev. Keeping them
-	// spares the next batch a wait for the caches to catch up with this
-	// commit; a newer change by anyone else still reaches it through the
-	// caches (refresh takes the higher revision), or as a conflict.
-	for id, inst := range touched {
-		pi := p.seen[id]
-		pi.entry = cachedInstance{key: pi.entry.key, rev: rev, inst: inst}
-		p.seen[id] = pi
-	}
-	for _, pj := range placed {
-		answer(pj.j, pj.out, nil)
-	}
+	return f
 }
 
 // refresh brings the snapshot up to date with the caches, once they have seen
@@ -327,7 +420,9 @@ func (p *placer) refresh(ctx context.Context, need int64) error {
 	present := make(map[string]bool, len(entries))
 	for _, e := range entries {
 		present[e.inst.ID] = true
-		if have, ok := p.seen[e.inst.ID]; !ok || e.rev > have.entry.rev {
+		// An instance the batch in the air has placed on keeps the
+		// worker's copy until that batch lands (rev -1 until then).
+		if have, ok := p.seen[e.inst.ID]; !ok || (have.entry.rev >= 0 && e.rev > have.entry.rev) {
 			changed = append(changed, e)
 		}
 	}

@@ -3,6 +3,7 @@ package ecsapi_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -130,6 +131,91 @@ func TestRunTaskSeesInstanceRegisteredJustBefore(t *testing.T) {
 		out := tkRun(t, s, &ecs.RunTaskInput{Cluster: aws.String(cluster), TaskDefinition: aws.String("web")})
 		if len(out.Tasks) != 1 {
 			t.Fatalf("round %d: RunTask placed %d tasks, failures %+v; want the just-registered instance used", i, len(out.Tasks), out.Failures)
+		}
+	}
+}
+
+// TestRunTaskPipelineUnderRacingWriters: the placement worker places a batch
+// while the one before is being committed. Callers racing each other, and an
+// outside writer rewriting the instances (so that batches in the air lose
+// their conditions and the batches planned on top of them are thrown away),
+// must still end with every acknowledged task stored exactly once, nothing
+// stored that was not acknowledged, and no instance over its registered
+// resources.
+func TestRunTaskPipelineUnderRacingWriters(t *testing.T) {
+	s := ecstest.Start(t)
+	ctx := context.Background()
+	tkCluster(t, s, "c")
+	tkTD(t, s, "small", 64, 128)
+	const instances, cpu, mem = 4, 8192, 8192 // 64 tasks each by memory, 256 in all
+	var insts []string
+	for i := range instances {
+		insts = append(insts, plInstance(t, s, "c", fmt.Sprintf("z%d", i%2), cpu, mem))
+	}
+	stop := make(chan struct{})
+	var writer sync.WaitGroup
+	writer.Go(func() {
+		for n := 0; ; n++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_, err := s.Client.PutAttributes(ctx, &ecs.PutAttributesInput{Cluster: aws.String("c"),
+				Attributes: []types.Attribute{{Name: aws.String("touched"), Value: aws.String(fmt.Sprint(n)),
+					TargetType: types.TargetTypeContainerInstance, TargetId: aws.String(insts[n%instances])}}})
+			if err != nil {
+				t.Errorf("PutAttributes: %v", err)
+				return
+			}
+		}
+	})
+	var mu sync.Mutex
+	acked := map[string]string{} // task ARN → instance ARN
+	var callers sync.WaitGroup
+	for g := range 12 {
+		callers.Go(func() {
+			for i := range 8 {
+				out, err := s.Client.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String("c"), TaskDefinition: aws.String("small"),
+					Count: aws.Int32(2), ClientToken: aws.String(fmt.Sprintf("g%d-%d", g, i))})
+				if err != nil {
+					t.Errorf("RunTask: %v", err)
+					return
+				}
+				mu.Lock()
+				for _, task := range out.Tasks {
+					if _, dup := acked[aws.ToString(task.TaskArn)]; dup {
+						t.Errorf("task %s acknowledged twice", aws.ToString(task.TaskArn))
+					}
+					acked[aws.ToString(task.TaskArn)] = aws.ToString(task.ContainerInstanceArn)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	callers.Wait()
+	close(stop)
+	writer.Wait()
+
+	stored := tkListAll(t, s, ecs.ListTasksInput{Cluster: aws.String("c")})
+	if len(stored) != len(acked) || len(acked) != 12*8*2 {
+		t.Errorf("%d tasks stored, %d acknowledged; want %d of each", len(stored), len(acked), 12*8*2)
+	}
+	perInstance := map[string]int32{}
+	for _, arn := range stored {
+		d := tkDescribe(t, s, "c", arn)
+		on, ok := acked[arn]
+		if !ok {
+			t.Errorf("task %s stored but never acknowledged", arn)
+		} else if on != aws.ToString(d.ContainerInstanceArn) {
+			t.Errorf("task %s acknowledged on %s, stored on %s", arn, on, aws.ToString(d.ContainerInstanceArn))
+		}
+		perInstance[aws.ToString(d.ContainerInstanceArn)]++
+	}
+	for _, inst := range insts {
+		rc, rm, _ := tkRemaining(t, s, "c", inst)
+		if n := perInstance[inst]; rc != cpu-64*n || rm != mem-128*n || rm < 0 {
+			t.Errorf("instance %s holds %d tasks, remaining CPU %d MEMORY %d; want %d %d", inst, n, rc, rm, cpu-64*n, mem-128*n)
 		}
 	}
 }
