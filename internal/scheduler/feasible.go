@@ -92,6 +92,13 @@ func newLaunchTypeCheck(lt LaunchType) launchTypeCheck {
 
 // instanceKind is the launch type an instance takes.
 func instanceKind(inst *Instance) LaunchType {
+	if inst.kind != "" {
+		return inst.kind
+	}
+	return kindOf(inst)
+}
+
+func kindOf(inst *Instance) LaunchType {
 	if _, ok := inst.Attributes[AttrFargate]; ok {
 		return LaunchTypeFargate
 	}

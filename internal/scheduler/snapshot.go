@@ -51,6 +51,11 @@ type Instance struct {
 	Groups map[string]int
 	// RunningTasks is the instance's runningTasksCount.
 	RunningTasks int
+
+	// kind is the launch type the instance takes, worked out from its
+	// attributes when it enters a snapshot: two lookups in a map of some
+	// forty attributes were most of a feasibility scan.
+	kind LaunchType
 }
 
 // Snapshot is an immutable view of a cluster's container instances, in ARN
@@ -95,6 +100,7 @@ func NewSnapshot(instances []Instance) *Snapshot {
 		all[i] = instances[j]
 		all[i].PortsTCP = sortedPorts(all[i].PortsTCP)
 		all[i].PortsUDP = sortedPorts(all[i].PortsUDP)
+		all[i].kind = kindOf(&all[i])
 		insts[i] = &all[i]
 	}
 	s := &Snapshot{insts: insts}

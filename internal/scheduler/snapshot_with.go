@@ -34,6 +34,7 @@ func (s *Snapshot) With(upsert []Instance, remove []string) *Snapshot {
 		if in := upsert[k]; last[in.ARN] == k && !gone[in.ARN] {
 			in.PortsTCP = sortedPorts(in.PortsTCP)
 			in.PortsUDP = sortedPorts(in.PortsUDP)
+			in.kind = kindOf(&in)
 			fresh = append(fresh, in)
 		}
 	}
