@@ -17,13 +17,16 @@
 # prefix (e.g. 10.77.3). The root key is WHARF_ACCESS_KEY_ID and
 # WHARF_SECRET_ACCESS_KEY when set, else one made at the first `up`; it and
 # the servers' shared master key are kept in WHARF_TESTBED_DIR (default
-# /tmp/wharf-testbed).
+# /tmp/wharf-testbed). The servers' --agent-timeout is
+# WHARF_TESTBED_AGENT_TIMEOUT (default 30s); keep it above the agents' 20 s
+# long poll, or idle agents are judged gone between two polls.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 image="wharf-testbed:latest"
 network="wharf-testbed"
 net="${WHARF_TESTBED_NET:-172.29.0}"
+agent_timeout="${WHARF_TESTBED_AGENT_TIMEOUT:-30s}"
 state="${WHARF_TESTBED_DIR:-/tmp/wharf-testbed}"
 hash_label="org.wharf-ecs.inputs-hash"
 cluster="testbed"
@@ -124,7 +127,7 @@ up() {
       --label org.wharf-ecs.testbed=1 -e WHARF_ACCESS_KEY_ID -e WHARF_SECRET_ACCESS_KEY \
       -v "$state/master.key:/etc/wharf/master.key:ro" "$image" \
       /wharf server --listen 0.0.0.0:8080 --data-dir /var/lib/wharf --etcd-endpoints "$(etcd_endpoints)" \
-      --master-key-file /etc/wharf/master.key --rate-limit-scale 0 --agent-timeout 15s >/dev/null
+      --master-key-file /etc/wharf/master.key --rate-limit-scale 0 --agent-timeout "$agent_timeout" >/dev/null
   done
   for i in 1 2 3; do wait_http "http://$(server_ip "$i"):8080/healthz" "server $i"; done
   for i in $(seq 1 "$agents"); do

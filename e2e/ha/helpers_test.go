@@ -107,12 +107,17 @@ func (p *process) kill() {
 	<-p.exit
 }
 
+// agentTimeout is the servers' --agent-timeout: how long an agent that
+// stopped polling counts before its instance is judged disconnected.
+const agentTimeout = 15 * time.Second
+
 // cluster is three etcd members and n servers on them.
 type cluster struct {
 	t       testing.TB
 	etcd    *etcdtest.Cluster
 	keyFile string
 	servers []*server
+	hist    *history // what the scenario's clients do, once it records
 }
 
 type server struct {
@@ -153,7 +158,7 @@ func (c *cluster) start(i int) {
 	s := c.servers[i]
 	s.proc = run(c.t, fmt.Sprintf("server %d", i), "server", "--listen", s.addr, "--data-dir", s.dir,
 		"--etcd-endpoints", strings.Join(c.etcd.Endpoints(), ","), "--master-key-file", c.keyFile,
-		"--rate-limit-scale", "0", "--agent-timeout", "15s")
+		"--rate-limit-scale", "0", "--agent-timeout", agentTimeout.String())
 }
 
 func (c *cluster) kill(i int) {
@@ -195,12 +200,27 @@ func (c *cluster) waitLeader(within time.Duration) int {
 }
 
 // client is an ECS client of server i that does not retry: an error is
-// an unacknowledged call.
+// an unacknowledged call. Once the scenario records, its calls go into the
+// history.
 func (c *cluster) client(i int) *ecs.Client {
+	var opts []func(*ecs.Options)
+	if c.hist != nil {
+		opts = append(opts, c.hist.record)
+	}
 	return ecs.New(ecs.Options{
 		Region: "us-east-1", BaseEndpoint: aws.String(c.servers[i].url), Credentials: ecstest.TestCredentials,
 		RetryMaxAttempts: 1, HTTPClient: &http.Client{Timeout: 30 * time.Second},
-	})
+	}, opts...)
+}
+
+// record begins the scenario's history of the named cluster.
+func (c *cluster) record(name string) *history {
+	var urls []string
+	for _, s := range c.servers {
+		urls = append(urls, s.url)
+	}
+	c.hist = newHistory(c.t, name, urls, limits{lag: 5 * time.Second, grace: agentTimeout})
+	return c.hist
 }
 
 // live returns a client of any running server.

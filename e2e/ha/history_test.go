@@ -333,6 +333,21 @@ func settled(o observed) bool {
 	return true
 }
 
+// disconnected lists the instances observed with their agent disconnected.
+func (h *history) disconnected() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	seen := map[string]bool{}
+	for _, o := range h.states {
+		for arn, in := range o.instances {
+			if !in.connected {
+				seen[arn] = true
+			}
+		}
+	}
+	return sortedKeys(seen)
+}
+
 func (h *history) summary() string {
 	ops := map[string]int{}
 	acked := 0
