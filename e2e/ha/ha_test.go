@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
 // kill -9 of the leader: another server leads within 10 s, and its service
@@ -134,12 +133,4 @@ func TestKill9AllServersDuringRunTaskBurst(t *testing.T) {
 	}
 	t.Logf("%d calls acknowledged before every server was killed", acked)
 	h.check(t, time.Minute)
-}
-
-func arns(tasks []ecstypes.Task) []string {
-	var out []string
-	for _, task := range tasks {
-		out = append(out, aws.ToString(task.TaskArn))
-	}
-	return out
 }

@@ -257,6 +257,14 @@ func observe(ctx context.Context, cl *ecs.Client, cluster string) (observed, err
 	return o, nil
 }
 
+func arns(tasks []ecstypes.Task) []string {
+	var out []string
+	for _, task := range tasks {
+		out = append(out, aws.ToString(task.TaskArn))
+	}
+	return out
+}
+
 func batches(arns []string, n int) [][]string {
 	var out [][]string
 	for start := 0; start < len(arns); start += n {
