@@ -303,6 +303,7 @@ func (a *Agent) pollLoop(ctx context.Context) error {
 			SinceRevision:        since,
 			WaitSeconds:          int32(a.cfg.PollWait / time.Second),
 			WantServiceImages:    a.cfg.PrepullImages,
+			Deltas:               true,
 		}, &out)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -326,7 +327,7 @@ func (a *Agent) pollLoop(ctx context.Context) error {
 			failures = 0
 		}
 		since = out.Revision
-		a.reconcile(ctx, out.Tasks)
+		a.reconcile(ctx, &out)
 		if a.pre != nil {
 			a.pre.set(out.ServiceImages)
 		}
@@ -338,13 +339,21 @@ func (a *Agent) pollLoop(ctx context.Context) error {
 	return nil
 }
 
-// reconcile hands each assigned task to its runner, starting runners for new
-// ones, and tells runners of tasks the server no longer lists to stop.
-func (a *Agent) reconcile(ctx context.Context, tasks []agentproto.AgentTask) {
+// reconcile hands each task of a poll's answer to its runner, starting
+// runners for new ones, and tells runners of tasks the server no longer
+// lists to stop. A delta answer lists all the tasks in TaskArns and sends
+// only the changed ones.
+func (a *Agent) reconcile(ctx context.Context, out *agentproto.PollTasksResponse) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	listed := make(map[string]bool, len(tasks))
-	for _, t := range tasks {
+	listed := make(map[string]bool, len(out.Tasks)+len(out.TaskArns))
+	for _, arn := range out.TaskArns {
+		listed[arn] = true
+	}
+	for _, t := range out.Tasks {
+		if out.Delta && !listed[t.Task.TaskArn] {
+			continue // changed, but no longer the instance's to run
+		}
 		listed[t.Task.TaskArn] = true
 		if r := a.runners[t.Task.TaskArn]; r != nil {
 			r.update(t)

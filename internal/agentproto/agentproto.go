@@ -22,14 +22,25 @@ type PollTasksRequest struct {
 	// WantServiceImages asks for the images of the cluster's active
 	// services, which an agent that pre-pulls fetches ahead of their tasks.
 	WantServiceImages bool `json:"wantServiceImages,omitempty"`
+	// Deltas says the agent takes an answer that holds only the tasks
+	// changed after SinceRevision (see PollTasksResponse.Delta).
+	Deltas bool `json:"deltas,omitempty"`
 }
 
 // PollTasksResponse lists every task assigned to the instance that is not yet
 // STOPPED, with its task definition. The agent reconciles against the whole
 // set (level-triggered): a task absent from it is one the agent must not run.
+//
+// A Delta answer (to an agent that asked for Deltas, after its first poll)
+// holds in Tasks only the tasks that changed after the request's
+// SinceRevision, and in TaskArns every task assigned and not STOPPED: an
+// instance running a hundred tasks is not sent a hundred definitions each
+// time one of them changes.
 type PollTasksResponse struct {
 	Revision int64       `json:"revision"`
 	Tasks    []AgentTask `json:"tasks"`
+	Delta    bool        `json:"delta,omitempty"`
+	TaskArns []string    `json:"taskArns,omitempty"`
 	// ServiceImages are the images of the cluster's ACTIVE services'
 	// deployments, when the request asked for them.
 	ServiceImages []string `json:"serviceImages,omitempty"`

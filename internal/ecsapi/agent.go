@@ -70,7 +70,7 @@ const (
 // PollTasks answers an agent with every task assigned to its instance that is
 // not yet STOPPED, as soon as one changed after the revision it last saw.
 func (a *API) PollTasks(ctx context.Context, in *agentproto.PollTasksRequest) (*agentproto.PollTasksResponse, error) {
-	inst, _, err := a.instanceByRef(ctx, in.Cluster, in.ContainerInstanceArn)
+	inst, _, err := a.sharedInstanceByRef(ctx, in.Cluster, in.ContainerInstanceArn)
 	if err != nil {
 		return nil, err
 	}
@@ -85,8 +85,9 @@ func (a *API) PollTasks(ctx context.Context, in *agentproto.PollTasksRequest) (*
 	}
 	wait := defaultPollWait
 	if in.WaitSeconds > 0 {
-		wait = min(time.Duration(in.WaitSeconds)*time.Second, maxPollWait)
+		wait = time.Duration(in.WaitSeconds) * time.Second
 	}
+	wait = min(wait, a.maxWait)
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -97,9 +98,20 @@ func (a *API) PollTasks(ctx context.Context, in *agentproto.PollTasksRequest) (*
 		}
 	}()
 	a.index.wait(pctx, inst.ID, in.SinceRevision, wait)
-	keys, rev := a.index.tasks(inst.ID)
+	out := &agentproto.PollTasksResponse{Tasks: []agentproto.AgentTask{}}
+	var keys []string
+	if in.Deltas && in.SinceRevision > 0 {
+		var active []string
+		keys, active, out.Revision = a.index.tasksSince(inst.ID, in.SinceRevision)
+		slices.Sort(active)
+		out.Delta, out.TaskArns = true, make([]string, len(active))
+		for i, k := range active {
+			out.TaskArns[i] = a.arns.Task(inst.Cluster, taskIDFromKey(k))
+		}
+	} else {
+		keys, out.Revision = a.index.tasks(inst.ID)
+	}
 	slices.Sort(keys)
-	out := &agentproto.PollTasksResponse{Revision: rev, Tasks: []agentproto.AgentTask{}}
 	if in.WantServiceImages {
 		if out.ServiceImages, err = a.serviceImages(ctx, inst.Cluster); err != nil {
 			return nil, err
@@ -107,7 +119,7 @@ func (a *API) PollTasks(ctx context.Context, in *agentproto.PollTasksRequest) (*
 	}
 	defs := map[string]*model.TaskDefinition{}
 	for _, key := range keys {
-		t, _, err := state.Get[state.Task](ctx, a.st, key)
+		t, _, err := state.Tasks.Get(ctx, a.st, key) // shared: read only
 		if isNotFound(err) {
 			continue
 		}

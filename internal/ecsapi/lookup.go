@@ -113,6 +113,17 @@ func parseInstanceRef(ref string) (cluster, id string, err error) {
 
 // instanceByRef reads a container instance of a cluster by ID or ARN.
 func (a *API) instanceByRef(ctx context.Context, clusterRef, ref string) (*state.ContainerInstance, int64, error) {
+	return a.lookupInstance(ctx, clusterRef, ref, state.Get[state.ContainerInstance])
+}
+
+// sharedInstanceByRef is instanceByRef for a reader that changes nothing: the
+// instance is decoded once for all its readers (state.Instances), and shared.
+func (a *API) sharedInstanceByRef(ctx context.Context, clusterRef, ref string) (*state.ContainerInstance, int64, error) {
+	return a.lookupInstance(ctx, clusterRef, ref, state.Instances.Get)
+}
+
+func (a *API) lookupInstance(ctx context.Context, clusterRef, ref string,
+	get func(context.Context, store.Store, string) (*state.ContainerInstance, int64, error)) (*state.ContainerInstance, int64, error) {
 	c, _, err := a.activeCluster(ctx, clusterRef)
 	if err != nil {
 		return nil, 0, err
@@ -124,7 +135,7 @@ func (a *API) instanceByRef(ctx context.Context, clusterRef, ref string) (*state
 	if arnCluster != "" && arnCluster != c.ClusterName {
 		return nil, 0, invalidParam("Container instance %s belongs to cluster %s, not %s.", ref, arnCluster, c.ClusterName)
 	}
-	inst, rev, err := state.Get[state.ContainerInstance](ctx, a.st, state.InstanceKey(c.ClusterName, id))
+	inst, rev, err := get(ctx, a.st, state.InstanceKey(c.ClusterName, id))
 	if isNotFound(err) {
 		return nil, 0, invalidParam("Container instance %s not found in cluster %s.", ref, c.ClusterName)
 	}

@@ -104,7 +104,8 @@ type taskEntry struct {
 	provider string // capacityProviderName
 	active   bool
 	cluster  string
-	class    int // statusPending, statusRunning or 0, for the cluster's counts
+	class    int   // statusPending, statusRunning or 0, for the cluster's counts
+	rev      int64 // the revision of the task's last change
 }
 
 // Task status classes the cluster counts distinguish.
@@ -151,6 +152,7 @@ func (x *taskIndex) setLocked(key string, e taskEntry, rev int64) {
 	if e.cluster == "" {
 		return
 	}
+	e.rev = rev
 	x.byTask[key] = e
 	x.classCount(e, +1)
 	x.providerCount(e, +1)
@@ -324,6 +326,23 @@ func (x *taskIndex) tasks(inst string) ([]string, int64) {
 		keys = append(keys, k)
 	}
 	return keys, x.rev
+}
+
+// tasksSince returns the keys of the instance's tasks changed after since and
+// of all its tasks not STOPPED, and the revision the index reflects.
+func (x *taskIndex) tasksSince(inst string, since int64) (changed, active []string, rev int64) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for k := range x.byInst[inst] {
+		e := x.byTask[k]
+		if e.rev > since {
+			changed = append(changed, k)
+		}
+		if e.active {
+			active = append(active, k)
+		}
+	}
+	return changed, active, x.rev
 }
 
 // taskIDFromKey returns the task ID of a task key.

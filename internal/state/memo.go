@@ -1,7 +1,9 @@
 package state
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"hash/maphash"
 	"sync"
 
@@ -64,6 +66,20 @@ func (m *Memo[T]) Decode(kv store.KV) (*T, error) {
 	}
 	m.put(k, v)
 	return v, nil
+}
+
+// Get reads key from the store and decodes it through the memo: the value is
+// shared, for reading only.
+func (m *Memo[T]) Get(ctx context.Context, st store.Store, key string) (*T, int64, error) {
+	kv, err := st.Get(ctx, key)
+	if err != nil {
+		return nil, 0, err
+	}
+	v, err := m.Decode(kv)
+	if err != nil {
+		return nil, 0, fmt.Errorf("decode %s: %w", key, err)
+	}
+	return v, kv.Revision, nil
 }
 
 // Remember records that doc, written at key, encodes v, which must not
