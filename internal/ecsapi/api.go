@@ -34,6 +34,11 @@ type Config struct {
 	// Secrets resolves task definition secrets for the agents; nil fails
 	// the tasks that have secrets with a message saying so.
 	Secrets SecretResolver
+	// AgentTimeout is how long an agent may go unheard before its instance
+	// is judged disconnected. An agent is heard when its poll begins, so
+	// polls are held at most a third of it; 0 leaves them at what agents
+	// ask for (at most a minute).
+	AgentTimeout time.Duration
 }
 
 // API serves the ECS operations.
@@ -59,6 +64,7 @@ type API struct {
 	waiting  waitingQueue
 	images   imageCache
 	secrets  SecretResolver
+	maxWait  time.Duration // the longest a poll is held
 }
 
 // New returns the ECS API with every implemented operation registered.
@@ -71,6 +77,10 @@ func New(cfg Config) *API {
 		keyring: cfg.Keyring,
 		maxStop: cfg.MaxStopTimeout,
 		secrets: cfg.Secrets,
+		maxWait: maxPollWait,
+	}
+	if cfg.AgentTimeout > 0 {
+		a.maxWait = min(maxPollWait, cfg.AgentTimeout/3)
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)

@@ -191,6 +191,7 @@ func New(cfg Config) (*Server, error) {
 		Secrets:   s.ssm,
 
 		MaxStopTimeout: cfg.MaxStopTimeout,
+		AgentTimeout:   cfg.AgentTimeout,
 	})
 	if err := s.setupHA(); err != nil {
 		return fail(err)
