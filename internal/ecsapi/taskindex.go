@@ -72,7 +72,7 @@ func (x *taskIndex) load(kvs []store.KV, rev int64) {
 	x.unplaced = map[string]string{}
 	x.byProvider = map[string]map[string]int{}
 	for _, kv := range kvs {
-		x.setLocked(kv.Key, entryOf(kv.Key, kv.Value), rev)
+		x.setLocked(kv.Key, entryOf(kv), rev)
 	}
 	x.rev = max(x.rev, rev)
 	x.caughtUp.Broadcast()
@@ -86,7 +86,7 @@ func (x *taskIndex) apply(ev store.Event) {
 	if strings.HasPrefix(ev.KV.Key, state.TasksPrefix) {
 		var e taskEntry
 		if ev.Type == store.EventPut {
-			e = entryOf(ev.KV.Key, ev.KV.Value)
+			e = entryOf(ev.KV)
 		}
 		x.setLocked(ev.KV.Key, e, ev.KV.Revision)
 	}
@@ -114,14 +114,19 @@ const (
 	classRunning = 2 // RUNNING
 )
 
-func entryOf(key string, doc []byte) taskEntry {
+func entryOf(kv store.KV) taskEntry {
+	key := kv.Key
 	var t struct {
 		InstanceID string `json:"wharfInstanceId"`
 		Group      string `json:"group"`
 		LastStatus string `json:"lastStatus"`
 		Provider   string `json:"capacityProviderName"`
 	}
-	_ = json.Unmarshal(doc, &t)
+	if m := state.Tasks.Peek(kv); m != nil {
+		t.InstanceID, t.Group, t.LastStatus, t.Provider = m.InstanceID, m.Group, m.LastStatus, m.CapacityProviderName
+	} else {
+		_ = json.Unmarshal(kv.Value, &t)
+	}
 	e := taskEntry{inst: t.InstanceID, group: t.Group, provider: t.Provider, active: t.LastStatus != "STOPPED"}
 	rest := strings.TrimPrefix(key, state.TasksPrefix)
 	e.cluster = rest[:max(strings.IndexByte(rest, '/'), 0)]

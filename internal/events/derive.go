@@ -3,7 +3,7 @@ package events
 import (
 	"bytes"
 	"encoding/json"
-	"hash/fnv"
+	"hash/maphash"
 	"strconv"
 	"strings"
 	"time"
@@ -38,11 +38,9 @@ type draft struct {
 
 // digest identifies a document's content, so that a rewrite that changed
 // nothing makes no event.
-func digest(doc []byte) uint64 {
-	h := fnv.New64a()
-	h.Write(doc)
-	return h.Sum64()
-}
+func digest(doc []byte) uint64 { return maphash.Bytes(digestSeed, doc) }
+
+var digestSeed = maphash.MakeSeed()
 
 // resourceDetail turns a stored task or container instance into the detail
 // of its state change event: the ECS shape without Wharf's own members and

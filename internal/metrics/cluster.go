@@ -44,11 +44,11 @@ func (u *Utilization) loadTasks(kvs []store.KV, _ int64) {
 	present := make(map[string]bool, len(kvs))
 	for _, kv := range kvs {
 		present[kv.Key] = true
-		u.setTaskLocked(kv.Key, kv.Value)
+		u.setTaskLocked(kv.Key, kv)
 	}
 	for key := range u.tasks {
 		if !present[key] {
-			u.setTaskLocked(key, nil)
+			u.setTaskLocked(key, store.KV{})
 		}
 	}
 	u.readyOnce[0].Do(func() { close(u.ready[0]) })
@@ -58,25 +58,27 @@ func (u *Utilization) applyTask(ev store.Event) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if ev.Type == store.EventDelete {
-		u.setTaskLocked(ev.KV.Key, nil)
+		u.setTaskLocked(ev.KV.Key, store.KV{})
 		return
 	}
-	u.setTaskLocked(ev.KV.Key, ev.KV.Value)
+	u.setTaskLocked(ev.KV.Key, ev.KV)
 }
 
 // setTaskLocked takes the task stored under key (nil: deleted) into the
 // view.
-func (u *Utilization) setTaskLocked(key string, doc []byte) {
+func (u *Utilization) setTaskLocked(key string, kv store.KV) {
 	old := u.tasks[key]
 	if old != nil {
 		u.count(old.cluster, old.status, -1)
 	}
-	if doc == nil {
+	if kv.Value == nil {
 		delete(u.tasks, key)
 		return
 	}
 	var d taskDoc
-	if err := json.Unmarshal(doc, &d); err != nil {
+	if t := state.Tasks.Peek(kv); t != nil {
+		d = taskDoc{InstanceID: t.InstanceID, Group: t.Group, LastStatus: t.LastStatus, CPU: t.Cpu, Memory: t.Memory, Reserved: t.Reserved}
+	} else if err := json.Unmarshal(kv.Value, &d); err != nil {
 		u.log.Warn("undecodable task document", "key", key, "err", err)
 		delete(u.tasks, key)
 		return

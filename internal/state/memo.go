@@ -68,6 +68,15 @@ func (m *Memo[T]) Decode(kv store.KV) (*T, error) {
 	return v, nil
 }
 
+// Peek returns the value remembered for kv's document, or nil: for a reader
+// that has a cheaper decoding of its own for the rest (a few members).
+func (m *Memo[T]) Peek(kv store.KV) *T {
+	k := memoKey{kv.Key, maphash.Bytes(memoSeed, kv.Value)}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.entries[k]
+}
+
 // Get reads key from the store and decodes it through the memo: the value is
 // shared, for reading only.
 func (m *Memo[T]) Get(ctx context.Context, st store.Store, key string) (*T, int64, error) {
