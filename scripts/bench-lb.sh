@@ -5,25 +5,30 @@
 #   nginx    wrk -> nginx (Debian's, keep-alive upstream pool) -> 3 targets
 #   wharf    wrk -> a Wharf application load balancer -> 3 targets
 # The targets are wharf-testapp processes (testapp/) answering GET /.
-# Throughput is measured with many connections, added latency with few (no
-# queueing): p99 through a proxy minus p99 direct.
+# Throughput is measured with many connections (wrk). Added latency is
+# measured at a fixed request rate (hey, 4 workers at --rate requests/s in
+# all), the same for the three, so that each path carries the same load and
+# none queues: p99 through a proxy minus p99 direct. (A closed-loop client
+# at few connections sends as fast as each path answers, so the fastest path
+# -- direct -- loads the 2 cores most and its tail is the worst.)
 #
-# Installs nginx and wrk from Debian when they are missing (this script
+# Installs nginx, wrk and hey from Debian when they are missing (this script
 # only; CI does not run it). Needs the aws CLI to create the load balancer.
 #
-# Usage: scripts/bench-lb.sh [--duration 10s] [--rounds 4] [--connections 64]
+# Usage: scripts/bench-lb.sh [--duration 10s] [--rounds 4] [--connections 64] [--rate 2000]
 set -euo pipefail
 
 duration=10s
 rounds=4
 connections=64
-latency_connections=4
+rate=2000
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --connections) connections=$2; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --rate) rate=$2; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-lb: unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -34,6 +39,7 @@ log() { printf 'bench-lb: %s\n' "$*" >&2; }
 missing=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v hey >/dev/null 2>&1 || missing+=(hey)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]} from Debian"
   sudo=()
@@ -195,17 +201,25 @@ for r in $(seq 1 "$rounds"); do
     run "$p" "$url" "$connections" "$duration" >>"$work/throughput"
   done
 done
-log "latency: $rounds rounds of $duration per target at $latency_connections connections"
+# at NAME URL: one fixed-rate hey run, printing "NAME p50 p99" in ms.
+at() {
+  local out
+  out=$(hey -z "$duration" -c 4 -q $((rate / 4)) "$2")
+  printf '%s %s %s\n' "$1" \
+    "$(awk '$1=="50%" && $2=="in" {printf "%.3f", $3*1000}' <<<"$out")" \
+    "$(awk '$1=="99%" && $2=="in" {printf "%.3f", $3*1000}' <<<"$out")"
+}
+log "latency: $rounds rounds of $duration per target at $rate requests/s"
 : >"$work/latency"
 for r in $(seq 1 "$rounds"); do
-  run direct "$direct" "$latency_connections" "$duration" >>"$work/latency"
-  run nginx "$nginx_url" "$latency_connections" "$duration" >>"$work/latency"
-  run wharf "$wharf_url" "$latency_connections" "$duration" >>"$work/latency"
+  at direct "$direct" >>"$work/latency"
+  at nginx "$nginx_url" >>"$work/latency"
+  at wharf "$wharf_url" >>"$work/latency"
 done
 
 # Per proxy: total requests/s averaged over the rounds, and the median of
 # the rounds' p50 and p99.
-awk -v c="$connections" -v lc="$latency_connections" -v d="$duration" -v rounds="$rounds" -v nv="$("$nginx_bin" -v 2>&1 | sed 's/.*nginx\///')" '
+awk -v c="$connections" -v rate="$rate" -v d="$duration" -v rounds="$rounds" -v nv="$("$nginx_bin" -v 2>&1 | sed 's/.*nginx\///')" '
 function median(arr, n,   i, j, t) {
   for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (arr[j] < arr[i]) { t = arr[i]; arr[i] = arr[j]; arr[j] = t }
   return (n % 2) ? arr[(n + 1) / 2] : (arr[n / 2] + arr[n / 2 + 1]) / 2
@@ -213,12 +227,12 @@ function median(arr, n,   i, j, t) {
 FILENAME ~ /throughput$/ { rps[$1] += $2; n[$1]++; p50[$1, n[$1]] = $3; p99[$1, n[$1]] = $4; if ($1 == "wharf") ratio[++nr] = $2 }
 FILENAME ~ /throughput$/ && $1 == "nginx" { nrps[++nn] = $2 }
 FILENAME ~ /throughput$/ { eff[$1] += $5 }
-FILENAME ~ /latency$/ { m[$1]++; l50[$1, m[$1]] = $3; l99[$1, m[$1]] = $4 }
+FILENAME ~ /latency$/ { m[$1]++; l50[$1, m[$1]] = $2; l99[$1, m[$1]] = $3 }
 END {
   for (i = 1; i <= nr; i++) r[i] = ratio[i] / nrps[i]
   for (p in n) { for (i = 1; i <= n[p]; i++) { a[i] = p50[p, i]; b[i] = p99[p, i] }; med50[p] = median(a, n[p]); med99[p] = median(b, n[p]) }
   for (p in m) { for (i = 1; i <= m[p]; i++) { a[i] = l99[p, i]; b[i] = l50[p, i] }; lat[p] = median(a, m[p]); lat50[p] = median(b, m[p]) }
-  printf "| | requests/s (%d connections, %d x %s) | p50 ms | p99 ms | requests per proxy CPU-second | p50 / p99 ms at %d connections | added p50 / p99 ms |\n", c, rounds, d, lc
+  printf "| | requests/s (%d connections, %d x %s) | p50 ms | p99 ms | requests per proxy CPU-second | p50 / p99 ms at %d requests/s | added p50 / p99 ms |\n", c, rounds, d, rate
   printf "| --- | --- | --- | --- | --- | --- | --- |\n"
   printf "| direct to one target | - | - | - | - | %.3f / %.3f | - |\n", lat50["direct"], lat["direct"]
   printf "| nginx %s, keep-alive upstream | %.0f | %.3f | %.3f | %.0f | %.3f / %.3f | %.3f / %.3f |\n", nv, rps["nginx"] / n["nginx"], med50["nginx"], med99["nginx"], eff["nginx"] / n["nginx"], lat50["nginx"], lat["nginx"], lat50["nginx"] - lat50["direct"], lat["nginx"] - lat["direct"]
