@@ -3,6 +3,8 @@ package ecsapi
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,6 +46,9 @@ type placeJob struct {
 	// creating a task, and leaving it unplaced writes nothing.
 	queued    *state.Task
 	queuedRev int64
+	// fenceKey is the key of the launching leader's fence the commit is
+	// conditioned on, for a service's launch.
+	fenceKey string
 }
 
 type placeResult struct {
@@ -170,6 +175,10 @@ func (p *placer) run(ctx context.Context) {
 	}
 }
 
+// errTermOver answers a service launch whose leader lost its term while the
+// launch was being committed.
+var errTermOver = errors.New("the launching server is no longer the leader")
+
 func answer(j *placeJob, out *model.RunTaskResponse, err error) {
 	j.done <- placeResult{out: out, err: err}
 }
@@ -225,6 +234,11 @@ func (p *placer) land() {
 			p.need = max(p.need, ce.Actual)
 		}
 		for _, pj := range f.placed {
+			if ce != nil && pj.j.fenceKey == ce.Key {
+				// Not a race to retry: the launching leader's term is over.
+				answer(pj.j, nil, fmt.Errorf("%w: its fence %s is gone", errTermOver, ce.Key))
+				continue
+			}
 			answer(pj.j, nil, f.err)
 		}
 		return
@@ -291,6 +305,17 @@ func (p *placer) prepare(ctx context.Context, batch []*placeJob) *flight {
 				continue
 			}
 			f.tokens[j.tokenKey] = true
+		}
+		if j.l.fence != nil {
+			c, err := j.l.fence()
+			if err != nil {
+				answer(j, nil, err)
+				continue
+			}
+			j.fenceKey = c.Key
+			if !slices.Contains(txn.Conds, c) {
+				txn.Conds = append(txn.Conds, c)
+			}
 		}
 		if !p.anyActive(j.l.launchType == model.LaunchTypeFargate) {
 			switch {

@@ -34,6 +34,10 @@ type ServiceLaunch struct {
 	PropagateTags        model.PropagateTags
 	EnableECSManagedTags bool
 	EnableExecuteCommand bool
+	// Fence, when set, is the launching leader's fence: every write of the
+	// launch carries the condition it returns, so that a leader that lost
+	// its term launches nothing, and an error from it ends the launch.
+	Fence func() (store.Cond, error)
 }
 
 // ReasonNoInstances is the failure reason LaunchServiceTasks reports when the
@@ -77,6 +81,7 @@ func (a *API) LaunchServiceTasks(ctx context.Context, in ServiceLaunch) (launche
 		svc = &state.Service{}
 	}
 	l.network = svc.NetworkConfiguration
+	l.fence = in.Fence
 	l.launchType = in.LaunchType
 	var strategy []model.CapacityProviderStrategyItem
 	if l.launchType == "" {

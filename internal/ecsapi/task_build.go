@@ -10,6 +10,7 @@ import (
 	"github.com/wharf-ecs/wharf/internal/model"
 	"github.com/wharf-ecs/wharf/internal/scheduler"
 	"github.com/wharf-ecs/wharf/internal/state"
+	"github.com/wharf-ecs/wharf/internal/store"
 )
 
 // launchInput is what RunTask and StartTask share.
@@ -34,6 +35,9 @@ type launchInput struct {
 // taskLaunch is a validated launch: everything needed to create its tasks
 // except the instance each one lands on.
 type taskLaunch struct {
+	// fence is the launching leader's fence (ServiceLaunch.Fence), nil for
+	// launches of API callers.
+	fence      func() (store.Cond, error)
 	cluster    *state.Cluster
 	clusterRev int64
 	td         *model.TaskDefinition

@@ -241,6 +241,13 @@ func (a *API) startOnce(ctx context.Context, l *taskLaunch, arnClusters, ids []s
 	for _, tg := range order {
 		txn.Ops = append(txn.Ops, state.Put(tg.key, tg.inst))
 	}
+	if l.fence != nil {
+		c, err := l.fence()
+		if err != nil {
+			return nil, err
+		}
+		txn.Conds = append(txn.Conds, c)
+	}
 	if _, err := a.st.Commit(ctx, txn); err != nil {
 		return nil, err
 	}

@@ -49,6 +49,17 @@ type Fence struct {
 // commits fail with ErrNotLeader until the next term.
 func (f *Fence) set(c *store.Cond) { f.cond.Store(c) }
 
+// Cond is the condition a leader's write must carry this term, or
+// ErrNotLeader between terms: for writes made through another path than
+// Store (the placement worker's batches).
+func (f *Fence) Cond() (store.Cond, error) {
+	c := f.cond.Load()
+	if c == nil {
+		return store.Cond{}, ErrNotLeader
+	}
+	return *c, nil
+}
+
 // Store wraps st so that its commits carry the fence's condition. Reads
 // and watches pass through.
 func (f *Fence) Store(st store.Store) store.Store { return &fenced{Store: st, fence: f} }

@@ -48,6 +48,7 @@ type ha struct {
 	// store is the leader-only loops' store: fenced on etcd, so that a
 	// server that lost its lease cannot write as a leader.
 	store      store.Store
+	fence      func() (store.Cond, error) // the fence's condition, nil on bbolt
 	heartbeats liveness.Heartbeats
 	shared     *heartbeat.Shared // nil on bbolt
 	leading    func() bool
@@ -146,6 +147,7 @@ func (s *Server) setupHA() error {
 	}
 	h.elector, h.leading = el, el.Leading
 	h.store = el.Fence().Store(s.store)
+	h.fence = el.Fence().Cond
 	h.shared = heartbeat.New(heartbeat.Config{
 		Store:  s.store,
 		Local:  s.api,

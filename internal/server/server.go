@@ -199,6 +199,7 @@ func New(cfg Config) (*Server, error) {
 	s.services = servicectl.New(servicectl.Config{
 		Store:    s.ha.store,
 		Launcher: s.api,
+		Fence:    s.ha.fence,
 		Tuning:   cfg.ServiceTuning,
 		Log:      cfg.Log.With("controller", "service"),
 	})

@@ -69,20 +69,24 @@ func (t Tuning) withDefaults() Tuning {
 type Config struct {
 	Store    store.Store
 	Launcher Launcher
-	Tuning   Tuning
-	Now      func() time.Time
-	Log      *slog.Logger
+	// Fence, on a replicated control plane, is the leader's fence: the
+	// launches carry its condition as Store's writes do (ServiceLaunch.Fence).
+	Fence  func() (store.Cond, error)
+	Tuning Tuning
+	Now    func() time.Time
+	Log    *slog.Logger
 }
 
 // Controller reconciles services.
 type Controller struct {
-	st   store.Store
-	ln   Launcher
-	tun  Tuning
-	now  func() time.Time
-	log  *slog.Logger
-	tds  map[string]*tdInfo              // task definition ARN → what the controller needs of it
-	held map[string][]model.ServiceEvent // service key → events not yet written (a write lost a race)
+	st    store.Store
+	ln    Launcher
+	fence func() (store.Cond, error)
+	tun   Tuning
+	now   func() time.Time
+	log   *slog.Logger
+	tds   map[string]*tdInfo              // task definition ARN → what the controller needs of it
+	held  map[string][]model.ServiceEvent // service key → events not yet written (a write lost a race)
 	// rebalances are the rebalancing steps under way, rebalancedAt when each
 	// service's last one ended (rebalance.go), by service key.
 	rebalances   map[string]rebalanceStep
@@ -96,7 +100,7 @@ type Controller struct {
 // New returns a service controller.
 func New(cfg Config) *Controller {
 	c := &Controller{
-		st: cfg.Store, ln: cfg.Launcher, tun: cfg.Tuning.withDefaults(), now: cfg.Now, log: cfg.Log,
+		st: cfg.Store, ln: cfg.Launcher, fence: cfg.Fence, tun: cfg.Tuning.withDefaults(), now: cfg.Now, log: cfg.Log,
 		tds: map[string]*tdInfo{}, held: map[string][]model.ServiceEvent{},
 		rebalances: map[string]rebalanceStep{}, rebalancedAt: map[string]time.Time{},
 		dirty: map[string]bool{}, kick: make(chan struct{}, 1),

@@ -356,6 +356,7 @@ func (c *Controller) act(ctx context.Context, key string, svc *state.Service, pl
 		PlacementConstraints: svc.PlacementConstraints, PlacementStrategy: svc.PlacementStrategy,
 		Tags: svc.Tags, PropagateTags: svc.PropagateTags,
 		EnableECSManagedTags: model.Val(svc.EnableECSManagedTags), EnableExecuteCommand: model.Val(svc.EnableExecuteCommand),
+		Fence: c.fence,
 	})
 	ids := make([]string, len(launched))
 	for i, arn := range launched {
