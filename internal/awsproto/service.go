@@ -24,6 +24,10 @@ type HandlerFunc func(ctx context.Context, body []byte) (any, error)
 // Service dispatches the operations of one AWS JSON service by target.
 type Service struct {
 	TargetPrefix string
+	// MaxBodyBytes bounds the service's request bodies when it needs more
+	// than MaxBodyBytes (CloudWatch Logs: a megabyte of messages, JSON
+	// escaped, with each event's own members); 0 means MaxBodyBytes.
+	MaxBodyBytes int64
 	known        map[string]bool // every operation of the model
 	ops          map[string]HandlerFunc
 }
@@ -209,11 +213,15 @@ func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := context.WithValue(r.Context(), ctxKey{}, op)
 	r = r.WithContext(ctx)
 	var out any
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	limit := int64(MaxBodyBytes)
+	if svc != nil && svc.MaxBodyBytes > 0 {
+		limit = svc.MaxBodyBytes
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			err = Errorf(CodeSerialization, "The request body exceeds %d bytes.", MaxBodyBytes)
+			err = Errorf(CodeSerialization, "The request body exceeds %d bytes.", limit)
 		} else {
 			err = Errorf(CodeSerialization, "The request body could not be read: %v.", err)
 		}

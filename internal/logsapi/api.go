@@ -60,6 +60,10 @@ func New(cfg Config) *API {
 		a.now = time.Now
 	}
 	s := awsproto.NewService(TargetPrefix, operations)
+	// A PutLogEvents batch may hold 1,048,576 bytes of messages; on the wire
+	// each message is JSON escaped (up to six bytes a byte) among its event's
+	// members. The batch rules themselves are checked once decoded.
+	s.MaxBodyBytes = 8 << 20
 	awsproto.Handle(s, "CreateLogGroup", a.CreateLogGroup)
 	awsproto.Handle(s, "DeleteLogGroup", a.DeleteLogGroup)
 	awsproto.Handle(s, "PutLogGroupDeletionProtection", a.PutLogGroupDeletionProtection)

@@ -2,6 +2,7 @@ package logsapi_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -202,5 +203,34 @@ func TestPutLogEventsRules(t *testing.T) {
 	got, err := e.client.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s"), StartFromHead: aws.Bool(true)})
 	if err != nil || !same(outMessages(got.Events), []string{"kept 1", "kept 2", "kept 3"}) {
 		t.Fatalf("stored = %q, %v", outMessages(got.Events), err)
+	}
+}
+
+// TestPutLogEventsTakesAFullBatch: a batch at CloudWatch's limit (1,048,576
+// bytes counting 26 bytes an event) is more than a megabyte on the wire, and
+// is taken whole.
+func TestPutLogEventsTakesAFullBatch(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	e.group(t, "g")
+	e.stream(t, "g", "s")
+	now := e.nowMillis()
+	const events = 1000
+	msg := strings.Repeat("x", 1_048_576/events-26)
+	batch := make([]types.InputLogEvent, events)
+	for i := range batch {
+		batch[i] = types.InputLogEvent{Timestamp: aws.Int64(now), Message: aws.String(msg)}
+	}
+	if _, err := e.client.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("g"),
+		LogStreamName: aws.String("s"), LogEvents: batch}); err != nil {
+		t.Fatalf("PutLogEvents of a full batch: %v", err)
+	}
+	out, err := e.client.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("g"),
+		LogStreamName: aws.String("s"), StartFromHead: aws.Bool(true), Limit: aws.Int32(10_000)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Events) != events {
+		t.Errorf("GetLogEvents = %d events; want the batch's %d", len(out.Events), events)
 	}
 }
