@@ -214,6 +214,18 @@ func TestRunTaskFargate(t *testing.T) {
 		}
 		return n == 2
 	})
+	// The cluster's statistics count them as Fargate's, not EC2's.
+	dc, err := s.Client.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{"r"}, Include: []types.ClusterField{types.ClusterFieldStatistics}})
+	if err != nil || len(dc.Clusters) != 1 {
+		t.Fatalf("DescribeClusters: %v", err)
+	}
+	stats := map[string]string{}
+	for _, kv := range dc.Clusters[0].Statistics {
+		stats[aws.ToString(kv.Name)] = aws.ToString(kv.Value)
+	}
+	if stats["runningFargateTasksCount"] != "2" || stats["runningEC2TasksCount"] != "0" || dc.Clusters[0].RunningTasksCount != 2 {
+		t.Errorf("statistics %v, runningTasksCount %d; want 2 Fargate tasks running, none on EC2", stats, dc.Clusters[0].RunningTasksCount)
+	}
 	for _, bad := range []struct {
 		in   *ecs.RunTaskInput
 		want string

@@ -217,7 +217,7 @@ func (a *API) PutClusterCapacityProviders(ctx context.Context, in *model.PutClus
 	if err != nil {
 		return nil, err
 	}
-	if err := a.fillClusterCounts(ctx, out); err != nil {
+	if _, err := a.fillClusterCounts(ctx, out); err != nil {
 		return nil, err
 	}
 	return &model.PutClusterCapacityProvidersResponse{Cluster: out}, nil

@@ -114,7 +114,7 @@ func (a *API) CreateCluster(ctx context.Context, in *model.CreateClusterRequest)
 	if err != nil {
 		return nil, err
 	}
-	if err := a.fillClusterCounts(ctx, out); err != nil {
+	if _, err := a.fillClusterCounts(ctx, out); err != nil {
 		return nil, err
 	}
 	return &model.CreateClusterResponse{Cluster: out}, nil
@@ -151,11 +151,12 @@ func (a *API) DescribeClusters(ctx context.Context, in *model.DescribeClustersRe
 			return nil, err
 		}
 		cl := c.Cluster
-		if err := a.fillClusterCounts(ctx, &cl); err != nil {
+		stats, err := a.fillClusterCounts(ctx, &cl)
+		if err != nil {
 			return nil, err
 		}
 		if include[model.ClusterFieldStatistics] {
-			cl.Statistics = clusterStatistics(&cl)
+			cl.Statistics = stats.pairs()
 		}
 		if !include[model.ClusterFieldTags] {
 			cl.Tags = nil
@@ -174,58 +175,75 @@ func (a *API) DescribeClusters(ctx context.Context, in *model.DescribeClustersRe
 	return out, nil
 }
 
-func clusterStatistics(c *model.Cluster) []model.KeyValuePair {
-	kv := func(k string, v int32) model.KeyValuePair {
-		return model.KeyValuePair{Name: k, Value: strconv.Itoa(int(v))}
+// clusterStats are the cluster's counts by launch type, for its STATISTICS.
+type clusterStats struct {
+	running, pending, activeServices, drainingServices [2]int // EC2 (and EXTERNAL), Fargate
+}
+
+func (s clusterStats) pairs() []model.KeyValuePair {
+	kv := func(k string, v int) model.KeyValuePair {
+		return model.KeyValuePair{Name: k, Value: strconv.Itoa(v)}
 	}
 	return []model.KeyValuePair{
-		kv("runningEC2TasksCount", model.Val(c.RunningTasksCount)),
-		kv("runningFargateTasksCount", 0),
-		kv("pendingEC2TasksCount", model.Val(c.PendingTasksCount)),
-		kv("pendingFargateTasksCount", 0),
-		kv("activeEC2ServiceCount", model.Val(c.ActiveServicesCount)),
-		kv("activeFargateServiceCount", 0),
-		kv("drainingEC2ServiceCount", 0),
-		kv("drainingFargateServiceCount", 0),
+		kv("runningEC2TasksCount", s.running[0]),
+		kv("runningFargateTasksCount", s.running[1]),
+		kv("pendingEC2TasksCount", s.pending[0]),
+		kv("pendingFargateTasksCount", s.pending[1]),
+		kv("activeEC2ServiceCount", s.activeServices[0]),
+		kv("activeFargateServiceCount", s.activeServices[1]),
+		kv("drainingEC2ServiceCount", s.drainingServices[0]),
+		kv("drainingFargateServiceCount", s.drainingServices[1]),
 	}
 }
 
-// statusOnly decodes just the status fields every document shares.
+// statusOnly decodes just the status fields every document shares, and a
+// service's launch type.
 type statusOnly struct {
-	Status     string `json:"status"`
-	LastStatus string `json:"lastStatus"`
+	Status     string           `json:"status"`
+	LastStatus string           `json:"lastStatus"`
+	LaunchType model.LaunchType `json:"launchType"`
 }
 
 // fillClusterCounts derives the cluster's counts: instances and tasks from
 // the in-memory caches (once they reflect every write made so far, so a
 // caller sees its own), services from the store.
-func (a *API) fillClusterCounts(ctx context.Context, c *model.Cluster) error {
+func (a *API) fillClusterCounts(ctx context.Context, c *model.Cluster) (clusterStats, error) {
+	var st clusterStats
 	var instances, running, pending, services int32
 	if c.Status != clusterInactive {
 		rev, err := a.st.Revision(ctx)
 		if err != nil {
-			return err
+			return st, err
 		}
 		n, err := a.instances.countInstances(ctx, c.ClusterName, rev)
 		if err != nil {
-			return err
+			return st, err
 		}
 		if err := a.index.fresh(ctx, rev); err != nil {
-			return err
+			return st, err
 		}
-		r, p := a.index.clusterCounts(c.ClusterName)
+		r, p, fr, fp := a.index.clusterCounts(c.ClusterName)
 		instances, running, pending = int32(n), int32(r), int32(p)
+		st.running, st.pending = [2]int{r - fr, fr}, [2]int{p - fp, fp}
 		kvs, _, err := a.st.List(ctx, state.ClusterServicesPrefix(c.ClusterName), store.ListOptions{})
 		if err != nil {
-			return err
+			return st, err
 		}
 		for _, kv := range kvs {
 			var s statusOnly
 			if err := json.Unmarshal(kv.Value, &s); err != nil {
-				return err
+				return st, err
 			}
-			if s.Status == "ACTIVE" {
+			kind := 0
+			if s.LaunchType == model.LaunchTypeFargate {
+				kind = 1
+			}
+			switch s.Status {
+			case "ACTIVE":
 				services++
+				st.activeServices[kind]++
+			case "DRAINING":
+				st.drainingServices[kind]++
 			}
 		}
 	}
@@ -233,7 +251,7 @@ func (a *API) fillClusterCounts(ctx context.Context, c *model.Cluster) error {
 	c.RunningTasksCount = model.Ptr(running)
 	c.PendingTasksCount = model.Ptr(pending)
 	c.ActiveServicesCount = model.Ptr(services)
-	return nil
+	return st, nil
 }
 
 func (a *API) ListClusters(ctx context.Context, in *model.ListClustersRequest) (*model.ListClustersResponse, error) {
@@ -285,7 +303,8 @@ func (a *API) updateCluster(ctx context.Context, ref string, fn func(c *state.Cl
 	if err != nil {
 		return nil, err
 	}
-	return out, a.fillClusterCounts(ctx, out)
+	_, err = a.fillClusterCounts(ctx, out)
+	return out, err
 }
 
 func (a *API) UpdateCluster(ctx context.Context, in *model.UpdateClusterRequest) (*model.UpdateClusterResponse, error) {
@@ -338,7 +357,7 @@ func (a *API) DeleteCluster(ctx context.Context, in *model.DeleteClusterRequest)
 	var counts model.Cluster
 	c, err := a.updateCluster(ctx, in.Cluster, func(c *state.Cluster) error {
 		counts = model.Cluster{ClusterName: c.ClusterName, Status: c.Status}
-		if err := a.fillClusterCounts(ctx, &counts); err != nil {
+		if _, err := a.fillClusterCounts(ctx, &counts); err != nil {
 			return err
 		}
 		if n := model.Val(counts.RegisteredContainerInstancesCount); n > 0 {

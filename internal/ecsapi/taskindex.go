@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wharf-ecs/wharf/internal/model"
 	"github.com/wharf-ecs/wharf/internal/state"
 	"github.com/wharf-ecs/wharf/internal/store"
 )
@@ -29,7 +30,7 @@ type taskIndex struct {
 	byGroup  map[string]map[string]int // group → instance ID → active tasks
 	groupsOf map[string]map[string]int // instance ID → group → active tasks
 	active   map[string]int            // instance ID → active tasks
-	clusters map[string][3]int         // cluster → tasks by status class
+	clusters map[string][6]int         // cluster → tasks by status class, then Fargate's by class
 	unplaced map[string]string         // task key → cluster, for active tasks on no instance (waiting for capacity)
 	// byProvider counts active tasks, placed or waiting, per group and
 	// capacity provider (a service's split of its strategy).
@@ -45,7 +46,7 @@ func newTaskIndex(st store.Store, log *slog.Logger) *taskIndex {
 		st: st, log: log, ready: make(chan struct{}),
 		byTask: map[string]taskEntry{}, byInst: map[string]map[string]struct{}{},
 		byGroup: map[string]map[string]int{}, active: map[string]int{}, groupsOf: map[string]map[string]int{},
-		clusters: map[string][3]int{}, unplaced: map[string]string{}, byProvider: map[string]map[string]int{},
+		clusters: map[string][6]int{}, unplaced: map[string]string{}, byProvider: map[string]map[string]int{},
 		changed: map[string]int64{}, waiters: map[string][]chan struct{}{},
 	}
 	x.caughtUp = sync.NewCond(&x.mu)
@@ -68,7 +69,7 @@ func (x *taskIndex) load(kvs []store.KV, rev int64) {
 	x.byGroup = map[string]map[string]int{}
 	x.groupsOf = map[string]map[string]int{}
 	x.active = map[string]int{}
-	x.clusters = map[string][3]int{}
+	x.clusters = map[string][6]int{}
 	x.unplaced = map[string]string{}
 	x.byProvider = map[string]map[string]int{}
 	for _, kv := range kvs {
@@ -106,6 +107,7 @@ type taskEntry struct {
 	cluster  string
 	class    int   // statusPending, statusRunning or 0, for the cluster's counts
 	rev      int64 // the revision of the task's last change
+	fargate  bool  // launchType FARGATE, counted apart in cluster statistics
 }
 
 // Task status classes the cluster counts distinguish.
@@ -121,13 +123,15 @@ func entryOf(kv store.KV) taskEntry {
 		Group      string `json:"group"`
 		LastStatus string `json:"lastStatus"`
 		Provider   string `json:"capacityProviderName"`
+		LaunchType string `json:"launchType"`
 	}
 	if m := state.Tasks.Peek(kv); m != nil {
-		t.InstanceID, t.Group, t.LastStatus, t.Provider = m.InstanceID, m.Group, m.LastStatus, m.CapacityProviderName
+		t.InstanceID, t.Group, t.LastStatus, t.Provider, t.LaunchType = m.InstanceID, m.Group, m.LastStatus, m.CapacityProviderName, string(m.LaunchType)
 	} else {
 		_ = json.Unmarshal(kv.Value, &t)
 	}
-	e := taskEntry{inst: t.InstanceID, group: t.Group, provider: t.Provider, active: t.LastStatus != "STOPPED"}
+	e := taskEntry{inst: t.InstanceID, group: t.Group, provider: t.Provider, active: t.LastStatus != "STOPPED",
+		fargate: t.LaunchType == string(model.LaunchTypeFargate)}
 	rest := strings.TrimPrefix(key, state.TasksPrefix)
 	e.cluster = rest[:max(strings.IndexByte(rest, '/'), 0)]
 	switch t.LastStatus {
@@ -181,6 +185,9 @@ func (x *taskIndex) classCount(e taskEntry, d int) {
 	}
 	c := x.clusters[e.cluster]
 	c[e.class] += d
+	if e.fargate {
+		c[3+e.class] += d
+	}
 	x.clusters[e.cluster] = c
 }
 
@@ -203,11 +210,13 @@ func (x *taskIndex) providerCounts(group string) map[string]int {
 }
 
 // clusterCounts returns a cluster's running and pending tasks.
-func (x *taskIndex) clusterCounts(cluster string) (running, pending int) {
+// clusterCounts returns the cluster's RUNNING and pending tasks, and how
+// many of each are Fargate's.
+func (x *taskIndex) clusterCounts(cluster string) (running, pending, fargateRunning, fargatePending int) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	c := x.clusters[cluster]
-	return c[classRunning], c[classPending]
+	return c[classRunning], c[classPending], c[3+classRunning], c[3+classPending]
 }
 
 func (x *taskIndex) count(e taskEntry, d int) {
