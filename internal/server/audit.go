@@ -14,8 +14,9 @@ import (
 )
 
 // auditor writes one line for every call that may change something: who,
-// what, when and with what result. Reads (Describe*, List*, Get*) and the
-// agent's poll are not audited.
+// what, when and with what result. Reads (Describe*, List*, Get*,
+// FilterLogEvents, ExplainPlacement, ...) and the agent's poll are not
+// audited.
 type auditor struct {
 	mu  sync.Mutex
 	w   io.Writer // nil: log
@@ -39,7 +40,7 @@ type auditRecord struct {
 func mutating(op string) bool {
 	// Calls served outside the Mux name their service: "service.Operation".
 	op = op[strings.LastIndexByte(op, '.')+1:]
-	for _, p := range []string{"Describe", "List", "Get", "Discover", "Poll"} {
+	for _, p := range []string{"Describe", "List", "Get", "Discover", "Poll", "Filter", "Explain"} {
 		if strings.HasPrefix(op, p) {
 			return false
 		}
