@@ -23,6 +23,7 @@ import (
 
 	"github.com/wharf-ecs/wharf/internal/ecstest"
 	"github.com/wharf-ecs/wharf/internal/runtime/docker"
+	"github.com/wharf-ecs/wharf/internal/runtime/docker/dockertest"
 )
 
 var (
@@ -54,24 +55,7 @@ func wharfBinary(t testing.TB) string {
 
 func requireDocker(t testing.TB) *docker.Runtime {
 	t.Helper()
-	unavailable := t.Skipf
-	if os.Getenv("CI") == "true" {
-		unavailable = t.Fatalf
-	}
-	rt, err := docker.New(docker.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rt.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := rt.Ping(ctx); err != nil {
-		unavailable("Docker is not reachable: %v", err)
-	}
-	if ok, err := rt.ImageExists(ctx, "wharf-testapp:latest"); err != nil || !ok {
-		unavailable("image wharf-testapp:latest is missing (%v): run scripts/test-images.sh", err)
-	}
-	return rt
+	return dockertest.Require(t, docker.Options{}, "wharf-testapp:latest")
 }
 
 func freePort(t testing.TB) int {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/wharf-ecs/wharf/internal/ecstest"
 	"github.com/wharf-ecs/wharf/internal/runtime"
 	"github.com/wharf-ecs/wharf/internal/runtime/docker"
+	"github.com/wharf-ecs/wharf/internal/runtime/docker/dockertest"
 	"github.com/wharf-ecs/wharf/internal/runtime/sim"
 )
 
@@ -135,22 +135,7 @@ func TestExecOnSimulatedContainers(t *testing.T) {
 // TestExecOnDocker: on Docker, a command runs in the task's container with
 // its output, input and exit code, and with a terminal it gets one.
 func TestExecOnDocker(t *testing.T) {
-	unavailable := t.Skipf
-	if os.Getenv("CI") == "true" {
-		unavailable = t.Fatalf
-	}
-	rt, err := docker.New(docker.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := rt.Ping(pctx); err != nil {
-		unavailable("Docker is not reachable: %v", err)
-	}
-	if ok, err := rt.ImageExists(pctx, "busybox:latest"); err != nil || !ok {
-		unavailable("image busybox:latest is missing (%v): run scripts/test-images.sh", err)
-	}
+	rt := dockertest.Require(t, docker.Options{}, "busybox:latest")
 	s, c := execCluster(t, rt)
 	ctx := context.Background()
 	task := runTask(t, s.Client, "busybox:latest", []string{"sleep", "3600"}, true)

@@ -19,6 +19,7 @@ import (
 	"github.com/wharf-ecs/wharf/internal/ecstest"
 	"github.com/wharf-ecs/wharf/internal/runtime"
 	"github.com/wharf-ecs/wharf/internal/runtime/docker"
+	"github.com/wharf-ecs/wharf/internal/runtime/docker/dockertest"
 )
 
 const (
@@ -30,26 +31,7 @@ const (
 // Without Docker it fails under CI=true and skips elsewhere.
 func dockerRuntime(t *testing.T) *docker.Runtime {
 	t.Helper()
-	unavailable := t.Skipf
-	if os.Getenv("CI") == "true" {
-		unavailable = t.Fatalf
-	}
-	rt, err := docker.New(docker.Options{PullStallTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rt.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := rt.Ping(ctx); err != nil {
-		unavailable("Docker is not reachable: %v", err)
-	}
-	for _, img := range []string{testappImage, busyboxImage} {
-		if ok, err := rt.ImageExists(ctx, img); err != nil || !ok {
-			unavailable("image %s is missing (%v): run scripts/test-images.sh", img, err)
-		}
-	}
-	return rt
+	return dockertest.Require(t, docker.Options{PullStallTimeout: 5 * time.Second}, testappImage, busyboxImage)
 }
 
 // cluster is a server and one in-process agent on the real Docker Engine.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/wharf-ecs/wharf/internal/agent"
 	"github.com/wharf-ecs/wharf/internal/ecstest"
 	"github.com/wharf-ecs/wharf/internal/runtime/docker"
+	"github.com/wharf-ecs/wharf/internal/runtime/docker/dockertest"
 	"github.com/wharf-ecs/wharf/internal/sdapi"
 )
 
@@ -26,24 +26,8 @@ import (
 // answer to the tasks: each answers HTTP at the address and port DNS gives,
 // and a task that crashes leaves the answer for its replacement.
 func TestDockerServiceReachableByName(t *testing.T) {
-	unavailable := t.Skipf
-	if os.Getenv("CI") == "true" {
-		unavailable = t.Fatalf
-	}
-	rt, err := docker.New(docker.Options{PullStallTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rt.Close() })
+	rt := dockertest.Require(t, docker.Options{PullStallTimeout: 5 * time.Second}, "wharf-testapp:latest")
 	ctx := context.Background()
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if _, err := rt.Ping(pctx); err != nil {
-		unavailable("Docker is not reachable: %v", err)
-	}
-	if ok, err := rt.ImageExists(pctx, "wharf-testapp:latest"); err != nil || !ok {
-		unavailable("image wharf-testapp:latest is missing (%v): run scripts/test-images.sh", err)
-	}
 
 	srv := ecstest.Start(t)
 	e := &env{srv: srv, sd: newSD(srv.URL()), ctx: ctx}

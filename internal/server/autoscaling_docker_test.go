@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/wharf-ecs/wharf/internal/agent"
 	"github.com/wharf-ecs/wharf/internal/ecstest"
 	"github.com/wharf-ecs/wharf/internal/runtime/docker"
+	"github.com/wharf-ecs/wharf/internal/runtime/docker/dockertest"
 )
 
 // TestCPUBurningServiceScalesOnDocker runs wharf-testapp on the real Docker
@@ -21,24 +21,8 @@ import (
 // scales the service out to its maximum of 2; a revision that burns nothing
 // brings it back to 1 once the minute's average has fallen below 54%.
 func TestCPUBurningServiceScalesOnDocker(t *testing.T) {
-	unavailable := t.Skipf
-	if os.Getenv("CI") == "true" {
-		unavailable = t.Fatalf
-	}
-	rt, err := docker.New(docker.Options{PullStallTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rt.Close() })
+	rt := dockertest.Require(t, docker.Options{PullStallTimeout: 5 * time.Second}, "wharf-testapp:latest")
 	ctx := context.Background()
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if _, err := rt.Ping(pctx); err != nil {
-		unavailable("Docker is not reachable: %v", err)
-	}
-	if ok, err := rt.ImageExists(pctx, "wharf-testapp:latest"); err != nil || !ok {
-		unavailable("image wharf-testapp:latest is missing (%v): run scripts/test-images.sh", err)
-	}
 
 	srv := asServer(t)
 	ag, err := agent.New(agent.Config{Endpoint: srv.URL(), Credentials: ecstest.TestCredentials, Cluster: "default",

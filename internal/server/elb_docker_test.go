@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"net/http"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	servicectl "github.com/wharf-ecs/wharf/internal/controller/service"
 	"github.com/wharf-ecs/wharf/internal/ecstest"
 	"github.com/wharf-ecs/wharf/internal/runtime/docker"
+	"github.com/wharf-ecs/wharf/internal/runtime/docker/dockertest"
 )
 
 // lbDocker is a server and one agent on the real Docker Engine, with an
@@ -37,23 +37,7 @@ type lbDocker struct {
 
 func startLBDocker(t *testing.T) *lbDocker {
 	t.Helper()
-	unavailable := t.Skipf
-	if os.Getenv("CI") == "true" {
-		unavailable = t.Fatalf
-	}
-	rt, err := docker.New(docker.Options{PullStallTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rt.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := rt.Ping(ctx); err != nil {
-		unavailable("Docker is not reachable: %v", err)
-	}
-	if ok, err := rt.ImageExists(ctx, "wharf-testapp:latest"); err != nil || !ok {
-		unavailable("image wharf-testapp:latest is missing (%v): run scripts/test-images.sh", err)
-	}
+	rt := dockertest.Require(t, docker.Options{PullStallTimeout: 5 * time.Second}, "wharf-testapp:latest")
 	srv := ecstest.StartWith(t, ecstest.Options{ServiceTuning: servicectl.Tuning{Interval: 200 * time.Millisecond, BackoffBase: 200 * time.Millisecond}})
 	ag, err := agent.New(agent.Config{Endpoint: srv.URL(), Credentials: ecstest.TestCredentials, Cluster: "default",
 		DataDir: t.TempDir(), CPU: 4096, MemoryMiB: 4096, Runtime: rt, PollWait: 5 * time.Second, ResyncInterval: time.Second})
