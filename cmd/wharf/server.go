@@ -14,7 +14,7 @@ import (
 
 func serverCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 	var cfg server.Config
-	var credsFile, auditLog string
+	var credsFile, auditLog, debugListen string
 	var launcher capacityFlags
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -54,6 +54,11 @@ on a loopback address (or with --insecure-no-auth).`,
 			if err != nil {
 				return err
 			}
+			if debugListen != "" {
+				if err := serveDebug(cmd.Context(), debugListen, log); err != nil {
+					return err
+				}
+			}
 			return srv.Run(cmd.Context())
 		},
 	}
@@ -83,6 +88,7 @@ on a loopback address (or with --insecure-no-auth).`,
 	f.StringVar(&cfg.Etcd.KeyFile, "etcd-key-file", "", "PEM private key of --etcd-cert-file")
 	f.DurationVar(&cfg.AutoScaling.Interval, "autoscaling-interval", 15*time.Second, "how often Service Auto Scaling evaluates scaling policies (see docs/autoscaling.md)")
 	f.DurationVar(&cfg.Etcd.LeaseTTL, "leader-lease", 5*time.Second, "with etcd, how long a leader that died or was cut off keeps the others from leading")
+	f.StringVar(&debugListen, "debug-listen", "", "loopback address to serve Go's runtime profiles on (net/http/pprof: heap, goroutines, CPU), e.g. 127.0.0.1:6060")
 	return cmd
 }
 
