@@ -35,7 +35,9 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkScale -benchtime 1x -timeout 2h ./e2e/
 //
-// WHARF_SCALE_TASKS and WHARF_SCALE_INSTANCES make it smaller for a trial.
+// WHARF_SCALE_TASKS and WHARF_SCALE_INSTANCES make it smaller for a trial;
+// WHARF_SCALE_DEBUG_LISTEN=127.0.0.1:6060 has the server serve its runtime
+// profiles there (go tool pprof http://127.0.0.1:6060/debug/pprof/heap).
 func BenchmarkScale(b *testing.B) {
 	tasks := envInt(b, "WHARF_SCALE_TASKS", 1_000_000)
 	instances := envInt(b, "WHARF_SCALE_INSTANCES", 10_000)
@@ -43,7 +45,11 @@ func BenchmarkScale(b *testing.B) {
 	ctx := context.Background()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(b))
 	url := "http://" + addr
-	srv := start(b, "--log-level", "warn", "server", "--listen", addr, "--data-dir", b.TempDir(), "--rate-limit-scale", "0")
+	args := []string{"--log-level", "warn", "server", "--listen", addr, "--data-dir", b.TempDir(), "--rate-limit-scale", "0"}
+	if d := os.Getenv("WHARF_SCALE_DEBUG_LISTEN"); d != "" {
+		args = append(args, "--debug-listen", d)
+	}
+	srv := start(b, args...)
 	waitHealthy(b, url, srv)
 	pid := srv.cmd.Process.Pid
 	// 100 tasks of 16 CPU units and 16 MiB fit each instance with room.
