@@ -88,15 +88,11 @@ func (a *API) PollTasks(ctx context.Context, in *agentproto.PollTasksRequest) (*
 		wait = time.Duration(in.WaitSeconds) * time.Second
 	}
 	wait = min(wait, a.maxWait)
+	// A shutdown ends the poll; AfterFunc waits without a goroutine of its
+	// own, which with ten thousand agents polling is ten thousand fewer.
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() {
-		select {
-		case <-a.stopping:
-			cancel()
-		case <-pctx.Done():
-		}
-	}()
+	defer context.AfterFunc(a.stopping, cancel)()
 	a.index.wait(pctx, inst.ID, in.SinceRevision, wait)
 	out := &agentproto.PollTasksResponse{Tasks: []agentproto.AgentTask{}}
 	var keys []string

@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -56,9 +55,9 @@ type API struct {
 	// workers lives as long as it.
 	runCtx atomic.Pointer[context.Context]
 	beats  heartbeats
-	// stopping is closed when the server shuts down, ending long polls.
-	stopping chan struct{}
-	stopOnce sync.Once
+	// stopping ends when the server shuts down, ending long polls.
+	stopping context.Context
+	stop     context.CancelFunc
 	keyring  *keyring.Keyring
 	maxStop  int32
 	waiting  waitingQueue
@@ -90,7 +89,7 @@ func New(cfg Config) *API {
 	}
 	a.index = newTaskIndex(cfg.Store, a.log.With("component", "taskindex"))
 	a.instances = newInstanceCache(cfg.Store, a.log.With("component", "instancecache"))
-	a.stopping = make(chan struct{})
+	a.stopping, a.stop = context.WithCancel(context.Background())
 	s := awsproto.NewService(model.TargetPrefix, model.Operations)
 	a.registerClusters(s)
 	a.registerCapacityProviders(s)
@@ -107,7 +106,7 @@ func New(cfg Config) *API {
 }
 
 // Shutdown ends the long polls in flight so the HTTP server can drain.
-func (a *API) Shutdown() { a.stopOnce.Do(func() { close(a.stopping) }) }
+func (a *API) Shutdown() { a.stop() }
 
 // Service returns the dispatcher to mount on an awsproto.Mux.
 func (a *API) Service() *awsproto.Service { return a.service }
