@@ -36,12 +36,27 @@ type sample struct {
 	memUsed, memRes float64 // MiB
 }
 
-// series is a ring of per-minute points: the last len(pts) minutes.
-type series struct {
-	pts []point
+// slot is a point as a ring keeps it: single precision, half a point's
+// size. Every task with stats has a ring of fifteen, so with a million tasks
+// this is hundreds of megabytes; a minute's sums need no more than seven
+// significant digits.
+type slot struct {
+	minute                           int32 // Unix minute; 0: empty slot
+	samples                          int32
+	cpuUsed, cpuRes, memUsed, memRes float32
 }
 
-func newSeries(minutes int) *series { return &series{pts: make([]point, minutes)} }
+func (s *slot) point() point {
+	return point{minute: int64(s.minute), samples: int(s.samples), cpuUsed: float64(s.cpuUsed), cpuRes: float64(s.cpuRes),
+		memUsed: float64(s.memUsed), memRes: float64(s.memRes)}
+}
+
+// series is a ring of per-minute slots: the last len(pts) minutes.
+type series struct {
+	pts []slot
+}
+
+func newSeries(minutes int) *series { return &series{pts: make([]slot, minutes)} }
 
 func unixMinute(t time.Time) int64 { return t.Unix() / 60 }
 
@@ -50,13 +65,21 @@ func unixMinute(t time.Time) int64 { return t.Unix() / 60 }
 func (r *series) add(s sample) {
 	m := unixMinute(s.at)
 	p := &r.pts[int(m%int64(len(r.pts)))]
-	if p.minute != m {
-		if p.minute > m {
+	if int64(p.minute) != m {
+		if int64(p.minute) > m {
 			return // the slot already holds a newer minute
 		}
-		*p = point{minute: m}
+		*p = slot{minute: int32(m)}
 	}
-	p.add(s)
+	p.samples++
+	if s.cpuRes > 0 {
+		p.cpuUsed += float32(s.cpuUsed)
+		p.cpuRes += float32(s.cpuRes)
+	}
+	if s.memRes > 0 {
+		p.memUsed += float32(s.memUsed)
+		p.memRes += float32(s.memRes)
+	}
 }
 
 // sum adds up the points of the minutes that overlap (from, to].
@@ -64,7 +87,7 @@ func (r *series) sum(from, to time.Time) point {
 	var out point
 	first, last := unixMinute(from), unixMinute(to)
 	for i := range r.pts {
-		p := &r.pts[i]
+		p := r.pts[i].point()
 		if p.minute == 0 || p.minute < first || p.minute > last {
 			continue
 		}
@@ -81,7 +104,7 @@ func (r *series) sum(from, to time.Time) point {
 func (r *series) newest() int64 {
 	var m int64
 	for i := range r.pts {
-		m = max(m, r.pts[i].minute)
+		m = max(m, int64(r.pts[i].minute))
 	}
 	return m
 }
@@ -98,7 +121,7 @@ func (r *series) points(metric string, now time.Time) []Point {
 	first := unixMinute(now) - int64(len(r.pts)) + 1
 	var out []Point
 	for m := first; m <= unixMinute(now); m++ {
-		p := &r.pts[int(m%int64(len(r.pts)))]
+		p := r.pts[int(m%int64(len(r.pts)))].point()
 		if p.minute != m {
 			continue
 		}
