@@ -18,15 +18,15 @@
 # WHARF_SECRET_ACCESS_KEY when set, else one made at the first `up`; it and
 # the servers' shared master key are kept in WHARF_TESTBED_DIR (default
 # /tmp/wharf-testbed). The servers' --agent-timeout is
-# WHARF_TESTBED_AGENT_TIMEOUT (default 30s); keep it above the agents' 20 s
-# long poll, or idle agents are judged gone between two polls.
+# WHARF_TESTBED_AGENT_TIMEOUT (default 15s; the servers hold an agent's poll
+# at most a third of it, so idle agents are heard in time).
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 image="wharf-testbed:latest"
 network="wharf-testbed"
 net="${WHARF_TESTBED_NET:-172.29.0}"
-agent_timeout="${WHARF_TESTBED_AGENT_TIMEOUT:-30s}"
+agent_timeout="${WHARF_TESTBED_AGENT_TIMEOUT:-15s}"
 state="${WHARF_TESTBED_DIR:-/tmp/wharf-testbed}"
 hash_label="org.wharf-ecs.inputs-hash"
 cluster="testbed"
