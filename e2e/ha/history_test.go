@@ -3,6 +3,7 @@ package ha
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -293,12 +294,14 @@ func atoi(s string) int32 {
 func (h *history) check(t testing.TB, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
+	upTo := 0 // the states checked: up to the first steady pair
 	for {
 		h.mu.Lock()
 		var last *observed
 		if n := len(h.states); n > 0 {
 			last = &h.states[n-1]
 		}
+		isSteady := steady(h.states)
 		// The last state is observed lag after the last call at least, so
 		// that it is checked for every acknowledged write.
 		var lastCall time.Time
@@ -308,7 +311,13 @@ func (h *history) check(t testing.TB, within time.Duration) {
 			}
 		}
 		h.mu.Unlock()
-		if last != nil && settled(*last) && last.at.After(lastCall.Add(h.limits.lag)) || time.Now().After(deadline) {
+		if last != nil && isSteady && last.at.After(lastCall.Add(h.limits.lag)) {
+			h.mu.Lock()
+			upTo = len(h.states)
+			h.mu.Unlock()
+			break
+		}
+		if time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(250 * time.Millisecond)
@@ -316,6 +325,9 @@ func (h *history) check(t testing.TB, within time.Duration) {
 	h.stop()
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if upTo > 0 {
+		h.states = h.states[:upTo] // the last one checked is the steady one
+	}
 	if len(h.states) == 0 {
 		t.Fatalf("history of cluster %s: no state was observed (%d observations failed)", h.cluster, h.failed)
 	}
@@ -323,6 +335,20 @@ func (h *history) check(t testing.TB, within time.Duration) {
 		t.Error(v)
 	}
 	t.Log(h.summary())
+}
+
+// steady says whether the last two states are settled and alike. An
+// observation reads instances, then tasks, then services, so one taken while
+// a task stopped can show the task STOPPED and its instance still holding its
+// reservation; two alike in a row saw nothing move in between.
+func steady(states []observed) bool {
+	n := len(states)
+	if n < 2 {
+		return false
+	}
+	a, b := states[n-2], states[n-1]
+	return settled(a) && settled(b) && maps.Equal(a.instances, b.instances) &&
+		maps.Equal(a.tasks, b.tasks) && maps.Equal(a.services, b.services)
 }
 
 // settled says whether nothing is in motion: every ACTIVE service runs its
