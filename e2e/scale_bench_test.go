@@ -155,9 +155,7 @@ func BenchmarkScale(b *testing.B) {
 				b.Fatalf("DescribeTasks: %d %v", resp.StatusCode, err)
 			}
 		}
-		slices.Sort(lat)
-		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "describe-p50-ms")
-		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "describe-p99-ms")
+		ecstest.ReportLatency(b, lat, "describe")
 		rss, err := procStatus(pid, "VmRSS")
 		if err != nil {
 			b.Fatal(err)

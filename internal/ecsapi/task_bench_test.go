@@ -8,7 +8,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"slices"
 	"testing"
 	"time"
 
@@ -137,7 +136,7 @@ func BenchmarkDescribeTasks100(b *testing.B) {
 				b.Fatalf("DescribeTasks: %d tasks, failures %+v; want %d", len(out.Tasks), out.Failures, asked)
 			}
 		}
-		reportLatency(b, took)
+		ecstest.ReportLatency(b, took, "")
 	})
 	// http: the server's part as a caller sees it on the wire — request sent,
 	// whole answer read — without the SDK's decoding on the same 2 cores.
@@ -162,15 +161,6 @@ func BenchmarkDescribeTasks100(b *testing.B) {
 				b.Fatalf("DescribeTasks over HTTP: %s, %d bytes, %v", resp.Status, n, err)
 			}
 		}
-		reportLatency(b, took)
+		ecstest.ReportLatency(b, took, "")
 	})
-}
-
-func reportLatency(b *testing.B, took []time.Duration) {
-	slices.Sort(took)
-	q := func(p float64) float64 {
-		return float64(took[min(int(p*float64(len(took))), len(took)-1)]) / float64(time.Millisecond)
-	}
-	b.ReportMetric(q(0.50), "p50-ms")
-	b.ReportMetric(q(0.99), "p99-ms")
 }

@@ -133,12 +133,10 @@ func benchRunTask(b *testing.B, urls []string) {
 	cw.Wait()
 	b.StopTimer()
 	all := slices.Concat(took...)
-	slices.Sort(all)
 	if len(all) == 0 {
 		return
 	}
 	b.ReportMetric(float64(placed.Load())/b.Elapsed().Seconds(), "tasks/s")
-	b.ReportMetric(float64(all[len(all)/2])/float64(time.Millisecond), "p50-ms")
-	b.ReportMetric(float64(all[min(len(all)*99/100, len(all)-1)])/float64(time.Millisecond), "p99-ms")
+	ecstest.ReportLatency(b, all, "")
 	b.ReportMetric(float64(failed.Load()), "failed-calls")
 }
