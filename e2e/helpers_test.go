@@ -5,12 +5,10 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -25,33 +23,6 @@ import (
 	"github.com/wharf-ecs/wharf/internal/runtime/docker"
 	"github.com/wharf-ecs/wharf/internal/runtime/docker/dockertest"
 )
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// wharfBinary builds cmd/wharf once per test run.
-func wharfBinary(t testing.TB) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "wharf-e2e-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "wharf")
-		out, err := exec.Command("go", "build", "-o", binPath, "../cmd/wharf").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
 
 func requireDocker(t testing.TB) *docker.Runtime {
 	t.Helper()
@@ -118,7 +89,7 @@ func start(t testing.TB, args ...string) *proc {
 func startEnv(t testing.TB, env []string, args ...string) *proc {
 	t.Helper()
 	p := &proc{out: &bytes.Buffer{}}
-	p.cmd = exec.Command(wharfBinary(t), args...)
+	p.cmd = exec.Command(ecstest.Binary(t), args...)
 	p.cmd.Env = env
 	p.cmd.Stdout = lockedWriter{p}
 	p.cmd.Stderr = lockedWriter{p}

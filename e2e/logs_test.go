@@ -99,7 +99,7 @@ func TestAwslogsOnDockerAcrossAgentKills(t *testing.T) {
 	}
 
 	// wharf logs TASK, as a person would run it.
-	cmd := exec.Command(wharfBinary(t), "logs", taskID, "--cluster", "logs", "--endpoint", url)
+	cmd := exec.Command(ecstest.Binary(t), "logs", taskID, "--cluster", "logs", "--endpoint", url)
 	cmd.Env = testEnv()
 	got, err := cmd.Output()
 	if err != nil {

@@ -36,7 +36,7 @@ func TestAgentJoinsWithTokenAndKeepsItsIdentity(t *testing.T) {
 		t.Fatalf("unknown key: err = %v; want UnrecognizedClientException", err)
 	}
 
-	tok := exec.Command(wharfBinary(t), "join-token", "create", "--cluster", "secure", "--ttl", "10m", "--endpoint", url)
+	tok := exec.Command(ecstest.Binary(t), "join-token", "create", "--cluster", "secure", "--ttl", "10m", "--endpoint", url)
 	tok.Env = testEnv()
 	out, err := tok.Output()
 	if err != nil {
@@ -73,7 +73,7 @@ func TestAgentJoinsWithTokenAndKeepsItsIdentity(t *testing.T) {
 
 	// Revoke the token: the agent restarts on its own credential, as the
 	// same instance.
-	del := exec.Command(wharfBinary(t), "join-token", "list", "--endpoint", url)
+	del := exec.Command(ecstest.Binary(t), "join-token", "list", "--endpoint", url)
 	del.Env = testEnv()
 	if out, err := del.Output(); err != nil || !strings.Contains(string(out), `"cluster": "secure"`) {
 		t.Fatalf("wharf join-token list = %s, %v", out, err)

@@ -30,32 +30,6 @@ import (
 	"github.com/wharf-ecs/wharf/internal/store/etcd/etcdtest"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// binary builds cmd/wharf once per test run.
-func binary(t testing.TB) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "wharf-ha-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "wharf")
-		if out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/wharf").CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
-
 // process is a wharf subprocess; its output is shown when the test fails.
 type process struct {
 	name string
@@ -74,7 +48,7 @@ func (p *process) Write(b []byte) (int, error) {
 func run(t testing.TB, name string, args ...string) *process {
 	t.Helper()
 	p := &process{name: name, exit: make(chan struct{})}
-	p.cmd = exec.Command(binary(t), args...)
+	p.cmd = exec.Command(ecstest.Binary(t), args...)
 	p.cmd.Env = append(os.Environ(),
 		"WHARF_ACCESS_KEY_ID="+ecstest.TestAccessKeyID, "WHARF_SECRET_ACCESS_KEY="+ecstest.TestSecretAccessKey,
 		"AWS_ACCESS_KEY_ID="+ecstest.TestAccessKeyID, "AWS_SECRET_ACCESS_KEY="+ecstest.TestSecretAccessKey,
