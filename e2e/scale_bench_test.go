@@ -33,15 +33,24 @@ import (
 // answer, as in the ecsapi benchmark) with every task stored. Targets
 // (issue 4): under 4 GiB, DescribeTasks p99 ≤ 5 ms.
 //
+// The server runs in a memory cgroup limited to 4 GiB
+// (WHARF_SCALE_MEMORY_LIMIT_MIB; 0 runs it without one), with
+// GOMEMLIMIT=3200MiB (WHARF_SCALE_GOMEMLIMIT): the kernel holds it to the
+// budget, anonymous memory and the page cache of its store file together,
+// and kills it past that, which fails the benchmark. It reports the cgroup's
+// peak and the resident set, anonymous and file pages, at the end.
+//
 //	go test -run '^$' -bench BenchmarkScale -benchtime 1x -timeout 2h ./e2e/
 //
-// WHARF_SCALE_TASKS and WHARF_SCALE_INSTANCES make it smaller for a trial;
+// WHARF_SCALE_TASKS and WHARF_SCALE_INSTANCES make it smaller for a trial,
+// WHARF_SCALE_CALLERS changes the number of RunTask callers;
 // WHARF_SCALE_DEBUG_LISTEN=127.0.0.1:6060 has the server serve its runtime
 // profiles there (go tool pprof http://127.0.0.1:6060/debug/pprof/heap).
 func BenchmarkScale(b *testing.B) {
 	tasks := envInt(b, "WHARF_SCALE_TASKS", 1_000_000)
 	instances := envInt(b, "WHARF_SCALE_INSTANCES", 10_000)
-	const callers, perCall, cluster = 16, 10, "scale"
+	callers := envInt(b, "WHARF_SCALE_CALLERS", 16)
+	const perCall, cluster = 10, "scale"
 	ctx := context.Background()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(b))
 	url := "http://" + addr
@@ -49,9 +58,28 @@ func BenchmarkScale(b *testing.B) {
 	if d := os.Getenv("WHARF_SCALE_DEBUG_LISTEN"); d != "" {
 		args = append(args, "--debug-listen", d)
 	}
-	srv := start(b, args...)
-	waitHealthy(b, url, srv)
+	// The Go runtime is told the budget too (GOMEMLIMIT), below the cgroup's
+	// limit so that the page cache of the store keeps some room.
+	goLimit := os.Getenv("WHARF_SCALE_GOMEMLIMIT")
+	if goLimit == "" {
+		goLimit = "3200MiB"
+	}
+	var cg *memCgroup
+	b.Cleanup(func() { // runs after the server is killed
+		if cg != nil {
+			cg.remove()
+		}
+	})
+	srv := startEnv(b, append(testEnv(), "GOMEMLIMIT="+goLimit), args...)
 	pid := srv.cmd.Process.Pid
+	if limit := envInt(b, "WHARF_SCALE_MEMORY_LIMIT_MIB", 4096); limit > 0 {
+		var err error
+		if cg, err = newMemCgroup(pid, int64(limit)<<20); err != nil {
+			b.Fatalf("hold the server to %d MiB in a memory cgroup: %v (run as root, or set WHARF_SCALE_MEMORY_LIMIT_MIB=0 to measure without a limit)", limit, err)
+		}
+		progress(b, "server held to %d MiB (memory cgroup %s), GOMEMLIMIT=%s", limit, cg.dir, goLimit)
+	}
+	waitHealthy(b, url, srv)
 	// 100 tasks of 16 CPU units and 16 MiB fit each instance with room.
 	start(b, "--log-level", "warn", "sim", "--endpoint", url, "--cluster", cluster,
 		"--instances", strconv.Itoa(instances), "--cpu", "4096", "--memory", "8192", "--zones", "a,b,c")
@@ -69,7 +97,7 @@ func BenchmarkScale(b *testing.B) {
 		}
 		time.Sleep(time.Second)
 	}
-	b.Logf("%d instances registered in %v", instances, time.Since(began).Round(time.Second))
+	progress(b, "%d instances registered in %v", instances, time.Since(began).Round(time.Second))
 	if _, err := client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("scale"),
 		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("wharf-testapp:latest"),
 			Cpu: 16, Memory: aws.Int32(16)}}}); err != nil {
@@ -93,7 +121,12 @@ func BenchmarkScale(b *testing.B) {
 					rss, _ := procStatus(pid, "VmRSS")
 					anon, _ := procStatus(pid, "RssAnon")
 					n := placed.Load()
-					b.Logf("%d tasks placed (%.0f/s), server RSS %d MiB (%d MiB anonymous)", n, float64(n)/time.Since(fill).Seconds(), rss/1024, anon/1024)
+					charged := int64(0)
+					if cg != nil {
+						charged, _ = cg.usage()
+					}
+					progress(b, "%d tasks placed (%.0f/s), server RSS %d MiB (%d MiB anonymous), cgroup charged %d MiB",
+						n, float64(n)/time.Since(fill).Seconds(), rss/1024, anon/1024, charged>>20)
 				}
 			}
 		}()
@@ -125,7 +158,7 @@ func BenchmarkScale(b *testing.B) {
 		took := time.Since(fill)
 		n := placed.Load()
 		b.ReportMetric(float64(n)/took.Seconds(), "tasks/s")
-		b.Logf("%d tasks placed in %v", n, took.Round(time.Second))
+		progress(b, "%d tasks placed in %v; measuring DescribeTasks", n, took.Round(time.Second))
 
 		// Let the agents' reports of the last tasks settle before measuring.
 		time.Sleep(30 * time.Second)
@@ -161,9 +194,32 @@ func BenchmarkScale(b *testing.B) {
 			b.Fatal(err)
 		}
 		hwm, _ := procStatus(pid, "VmHWM")
+		anon, _ := procStatus(pid, "RssAnon")
+		file, _ := procStatus(pid, "RssFile")
 		b.ReportMetric(float64(rss)/1024, "rss-MiB")
+		b.ReportMetric(float64(anon)/1024, "rss-anon-MiB")
+		b.ReportMetric(float64(file)/1024, "rss-file-MiB")
 		b.ReportMetric(float64(hwm)/1024, "peak-rss-MiB")
+		if cg != nil {
+			peak, err := cg.peak()
+			if err != nil {
+				b.Fatal(err)
+			}
+			kills, err := cg.oomKills()
+			if err != nil || kills > 0 {
+				b.Fatalf("the kernel killed %d processes of the server's cgroup for memory (%v)", kills, err)
+			}
+			b.ReportMetric(float64(peak>>20), "cgroup-peak-MiB")
+		}
 	}
+}
+
+// progress logs a line of a long benchmark, and prints it at once too: the
+// benchmark's own log shows only when it ends, an hour later.
+func progress(b *testing.B, format string, args ...any) {
+	b.Helper()
+	b.Logf(format, args...)
+	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format(time.TimeOnly)}, args...)...)
 }
 
 func envInt(b *testing.B, name string, def int) int {

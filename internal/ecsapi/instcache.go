@@ -1,8 +1,10 @@
 package ecsapi
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 
@@ -23,6 +25,26 @@ type instanceCache struct {
 	rev       int64
 	byCluster map[string]map[string]cachedInstance // cluster → instance ID → entry
 	caughtUp  *sync.Cond                           // broadcast whenever rev advances
+	// Every change of an entry is numbered (gen) and noted in its
+	// cluster's log of recent changes, so that a reader who keeps a copy
+	// (the placement worker) asks for what changed since its last look
+	// instead of going over ten thousand instances for every batch.
+	gen     int64
+	loadGen int64                 // gen of the last load: older gens see everything anew
+	changes map[string]*changeLog // cluster → its recent changes
+}
+
+// changeLog is a cluster's recent changes, oldest first; the changes up to
+// dropped have been let go.
+type changeLog struct {
+	entries []instanceChange
+	dropped int64
+}
+
+// instanceChange notes that an instance of a cluster changed or left at gen.
+type instanceChange struct {
+	gen int64
+	id  string
 }
 
 // cachedInstance is one instance as of its store revision. inst is shared:
@@ -34,7 +56,8 @@ type cachedInstance struct {
 }
 
 func newInstanceCache(st store.Store, log *slog.Logger) *instanceCache {
-	c := &instanceCache{st: st, log: log, ready: make(chan struct{}), byCluster: map[string]map[string]cachedInstance{}}
+	c := &instanceCache{st: st, log: log, ready: make(chan struct{}), byCluster: map[string]map[string]cachedInstance{},
+		changes: map[string]*changeLog{}}
 	c.caughtUp = sync.NewCond(&c.mu)
 	return c
 }
@@ -61,6 +84,9 @@ func (c *instanceCache) load(kvs []store.KV, rev int64) {
 	}
 	c.mu.Lock()
 	c.byCluster = fresh
+	c.gen++
+	c.loadGen = c.gen
+	c.changes = map[string]*changeLog{}
 	c.rev = max(c.rev, rev)
 	c.caughtUp.Broadcast()
 	c.mu.Unlock()
@@ -80,11 +106,76 @@ func (c *instanceCache) apply(ev store.Event) {
 			}
 			c.byCluster[cluster][id] = e
 		}
+		c.noteLocked(cluster, id)
 	}
 	if ev.KV.Revision > c.rev {
 		c.rev = ev.KV.Revision
 		c.caughtUp.Broadcast()
 	}
+}
+
+// noteLocked numbers a change of an instance and logs it. A cluster's log
+// keeps at most about twice as many changes as the cluster has instances
+// (and a few thousand more): a reader further behind than that reads the
+// whole cluster, which costs no more.
+func (c *instanceCache) noteLocked(cluster, id string) {
+	c.gen++
+	log := c.changes[cluster]
+	if log == nil {
+		log = &changeLog{dropped: c.loadGen}
+		c.changes[cluster] = log
+	}
+	log.entries = append(log.entries, instanceChange{gen: c.gen, id: id})
+	if limit := 2*len(c.byCluster[cluster]) + 4096; len(log.entries) > limit {
+		cut := len(log.entries) - limit/2
+		log.dropped = log.entries[cut-1].gen
+		log.entries = slices.Delete(log.entries, 0, cut)
+	}
+}
+
+// changedSince returns the cluster's instances changed after gen, as the
+// cache holds them now, and the IDs of those that left; next is the gen to
+// ask from next time. all is set when the cache cannot tell what changed
+// since gen (gen 0, a reload, or too far back): then changed holds every
+// instance of the cluster and gone is empty. Like instances, it waits for the
+// cache to have seen the store at atLeast.
+func (c *instanceCache) changedSince(ctx context.Context, cluster string, atLeast, gen int64) (changed []cachedInstance, gone []string, next int64, all bool, err error) {
+	select {
+	case <-c.ready:
+	case <-ctx.Done():
+		return nil, nil, 0, false, ctx.Err()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := waitRevLocked(ctx, &c.mu, c.caughtUp, func() bool { return c.rev >= atLeast }); err != nil {
+		return nil, nil, 0, false, err
+	}
+	m := c.byCluster[cluster]
+	log := c.changes[cluster]
+	if log == nil {
+		log = &changeLog{dropped: c.loadGen}
+	}
+	if gen <= 0 || gen < log.dropped {
+		changed = make([]cachedInstance, 0, len(m))
+		for _, e := range m {
+			changed = append(changed, e)
+		}
+		return changed, nil, c.gen, true, nil
+	}
+	i, _ := slices.BinarySearchFunc(log.entries, gen+1, func(ch instanceChange, g int64) int { return cmp.Compare(ch.gen, g) })
+	seen := make(map[string]bool, len(log.entries)-i)
+	for _, ch := range log.entries[i:] {
+		if seen[ch.id] {
+			continue
+		}
+		seen[ch.id] = true
+		if e, ok := m[ch.id]; ok {
+			changed = append(changed, e)
+		} else {
+			gone = append(gone, ch.id)
+		}
+	}
+	return changed, gone, c.gen, false, nil
 }
 
 func decodeCached(kv store.KV) (cachedInstance, string, bool) {
@@ -133,6 +224,22 @@ func (c *instanceCache) instances(ctx context.Context, cluster string, atLeast i
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// lookup returns the instance as the cache holds it now, without waiting:
+// false when the cache has not loaded yet or does not know the instance (a
+// registration it has not seen). It is for readers that may act on a view a
+// moment old, as the agents' polls and reports do; the entry is shared.
+func (c *instanceCache) lookup(cluster, id string) (cachedInstance, bool) {
+	select {
+	case <-c.ready:
+	default:
+		return cachedInstance{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.byCluster[cluster][id]
+	return e, ok
 }
 
 // waitRev waits, with mu not held, until done (called with mu held) is true

@@ -66,7 +66,13 @@ type placer struct {
 	snap   *scheduler.Snapshot
 	seen   map[string]placedInstance // instance ID → what the snapshot holds
 	need   int64                     // the store revision the caches must reach first
-	seed   uint64
+	// gen is how far the snapshot has taken in the instance cache's
+	// changes; recheck holds instances whose change refresh passed over
+	// while a batch in the air had them (see refresh).
+	gen     int64
+	recheck map[string]bool
+	landed  int64 // the revision of the last flight that committed
+	seed    uint64
 }
 
 // placedInstance is an instance as the snapshot knows it: the store entry it
@@ -163,6 +169,7 @@ func (p *placer) run(ctx context.Context) {
 			continue
 		}
 		if (below != nil && below.err != nil) || (below == nil && len(f.pending) > 0) {
+			p.forget(f)
 			for _, pj := range f.placed {
 				answer(pj.j, nil, &store.ConflictError{Key: state.ClusterKey(p.cluster)})
 			}
@@ -226,9 +233,10 @@ func (p *placer) land() {
 	p.flying = nil
 	p.a.obs.committed(f.txn, f.err)
 	if f.err != nil {
-		// The snapshot carries placements that did not happen: rebuild it,
-		// after the caches have seen whatever beat us.
-		p.snap = nil
+		// The snapshot carries placements that did not happen: its
+		// instances are taken anew from the caches, once they have seen
+		// whatever beat us.
+		p.forget(f)
 		var ce *store.ConflictError
 		if errors.As(f.err, &ce) {
 			p.need = max(p.need, ce.Actual)
@@ -255,8 +263,32 @@ func (p *placer) land() {
 			p.seen[id] = pi
 		}
 	}
+	p.landed = f.rev
 	for _, pj := range f.placed {
 		answer(pj.j, pj.out, nil)
+	}
+}
+
+// staleRev marks a snapshot instance that holds placements which did not
+// happen: refresh replaces it with the cache's, whatever its revision.
+const staleRev = -2
+
+// forget takes the placements of a flight that did not commit out of the
+// snapshot: each instance it placed on is taken anew from the instance cache
+// on the next refresh, once the cache has seen at least the last commit that
+// landed. One conflict used to rebuild the whole snapshot, ten thousand
+// instances, while agents' reports race placements on every instance.
+func (p *placer) forget(f *flight) {
+	p.need = max(p.need, p.landed)
+	if p.recheck == nil {
+		p.recheck = map[string]bool{}
+	}
+	for id, inst := range f.touched {
+		if pi, ok := p.seen[id]; ok && pi.entry.inst == inst {
+			pi.entry.rev = staleRev
+			p.seen[id] = pi
+			p.recheck[id] = true
+		}
 	}
 }
 
@@ -434,29 +466,70 @@ func (p *placer) refresh(ctx context.Context, need int64) error {
 	if err := p.a.index.fresh(ctx, need); err != nil {
 		return err
 	}
-	entries, err := p.a.instances.instances(ctx, p.cluster, need)
+	gen := p.gen
+	if p.snap == nil {
+		p.seen, p.recheck, gen = map[string]placedInstance{}, map[string]bool{}, 0
+	}
+	entries, gone, next, all, err := p.a.instances.changedSince(ctx, p.cluster, need, gen)
 	if err != nil {
 		return err
 	}
-	if p.snap == nil {
-		p.seen = map[string]placedInstance{}
-	}
+	p.gen = next
 	var changed []cachedInstance
-	present := make(map[string]bool, len(entries))
-	for _, e := range entries {
-		present[e.inst.ID] = true
+	var removed []string
+	consider := func(e cachedInstance) {
 		// An instance the batch in the air has placed on keeps the
-		// worker's copy until that batch lands (rev -1 until then).
-		if have, ok := p.seen[e.inst.ID]; !ok || (have.entry.rev >= 0 && e.rev > have.entry.rev) {
+		// worker's copy until that batch lands (rev -1 until then); its
+		// change is looked at again on the next refresh.
+		have, ok := p.seen[e.inst.ID]
+		switch {
+		case ok && have.entry.rev == staleRev:
+			changed = append(changed, e)
+		case ok && have.entry.rev < 0:
+			p.recheck[e.inst.ID] = true
+		case !ok || e.rev > have.entry.rev:
 			changed = append(changed, e)
 		}
 	}
-	var removed []string
-	for id := range p.seen {
-		if !present[id] {
-			removed = append(removed, id)
-			delete(p.seen, id)
+	if all {
+		present := make(map[string]bool, len(entries))
+		for _, e := range entries {
+			present[e.inst.ID] = true
+			consider(e)
 		}
+		for id := range p.seen {
+			if !present[id] {
+				removed = append(removed, id)
+			}
+		}
+		clear(p.recheck)
+	} else {
+		for _, id := range gone {
+			if _, ok := p.seen[id]; ok {
+				removed = append(removed, id)
+			}
+			delete(p.recheck, id)
+		}
+		listed := make(map[string]bool, len(entries))
+		for _, e := range entries {
+			listed[e.inst.ID] = true
+			delete(p.recheck, e.inst.ID)
+			consider(e)
+		}
+		for id := range p.recheck {
+			if listed[id] {
+				continue
+			}
+			delete(p.recheck, id)
+			if e, ok := p.a.instances.lookup(p.cluster, id); ok {
+				consider(e)
+			} else if _, ok := p.seen[id]; ok {
+				removed = append(removed, id)
+			}
+		}
+	}
+	for _, id := range removed {
+		delete(p.seen, id)
 	}
 	ids := make([]string, len(changed))
 	for i, e := range changed {
@@ -498,7 +571,7 @@ func schedInstance(inst *state.ContainerInstance, groups map[string]int, running
 		Memory:         int64(resourceInt(rem, resNameMemory)),
 		PortsTCP:       portNumbers(resourcePorts(rem, resNamePorts)),
 		PortsUDP:       portNumbers(resourcePorts(rem, resNamePortsUDP)),
-		Attributes:     make(map[string]string, len(inst.Attributes)),
+		Attributes:     attributeMap(inst.Attributes),
 		Groups:         groups,
 		RunningTasks:   running,
 	}
@@ -508,10 +581,42 @@ func schedInstance(inst *state.ContainerInstance, groups map[string]int, running
 	if inst.RegisteredAt != nil {
 		s.RegisteredAt = inst.RegisteredAt.Time
 	}
-	for _, at := range inst.Attributes {
-		s.Attributes[at.Name] = at.Value
-	}
 	return s
+}
+
+// attrMaps shares the scheduler's attribute maps among instances whose
+// decoded attribute lists are shared (state.Instances shares equal lists):
+// one map for a fleet's common capabilities instead of one for each
+// instance, rebuilt on each of its changes. The maps are read-only.
+var attrMaps = struct {
+	sync.Mutex
+	m map[*model.Attribute]sharedAttrs
+}{m: map[*model.Attribute]sharedAttrs{}}
+
+type sharedAttrs struct {
+	n int // the length of the list the map was built from
+	m map[string]string
+}
+
+func attributeMap(attrs []model.Attribute) map[string]string {
+	if len(attrs) == 0 {
+		return map[string]string{}
+	}
+	first := &attrs[0]
+	attrMaps.Lock()
+	defer attrMaps.Unlock()
+	if e, ok := attrMaps.m[first]; ok && e.n == len(attrs) {
+		return e.m
+	}
+	m := make(map[string]string, len(attrs))
+	for _, at := range attrs {
+		m[at.Name] = at.Value
+	}
+	if len(attrMaps.m) >= 4096 {
+		clear(attrMaps.m)
+	}
+	attrMaps.m[first] = sharedAttrs{len(attrs), m}
+	return m
 }
 
 // withPlacement is si after one more task of group lands on it; inst is the

@@ -36,7 +36,7 @@ func (a *API) SetStatsSink(s StatsSink) { a.obs.sink.Store(&s) }
 
 // SubmitTaskStats takes an agent's usage samples for the metrics subsystem.
 func (a *API) SubmitTaskStats(ctx context.Context, in *agentproto.SubmitTaskStatsRequest) (*agentproto.SubmitTaskStatsResponse, error) {
-	inst, _, err := a.instanceByRef(ctx, in.Cluster, in.ContainerInstanceArn)
+	inst, _, err := a.sharedInstanceByRef(ctx, in.Cluster, in.ContainerInstanceArn)
 	if err != nil {
 		return nil, err
 	}

@@ -130,10 +130,12 @@ func entryOf(kv store.KV) taskEntry {
 	} else {
 		_ = json.Unmarshal(kv.Value, &t)
 	}
-	e := taskEntry{inst: t.InstanceID, group: t.Group, provider: t.Provider, active: t.LastStatus != "STOPPED",
-		fargate: t.LaunchType == string(model.LaunchTypeFargate)}
+	// Interned: a million tasks name ten thousand instances and a few
+	// groups, clusters and providers.
+	e := taskEntry{inst: state.Intern(t.InstanceID), group: state.Intern(t.Group), provider: state.Intern(t.Provider),
+		active: t.LastStatus != "STOPPED", fargate: t.LaunchType == string(model.LaunchTypeFargate)}
 	rest := strings.TrimPrefix(key, state.TasksPrefix)
-	e.cluster = rest[:max(strings.IndexByte(rest, '/'), 0)]
+	e.cluster = state.Intern(rest[:max(strings.IndexByte(rest, '/'), 0)])
 	switch t.LastStatus {
 	case "RUNNING":
 		e.class = classRunning

@@ -89,10 +89,12 @@ func (u *Utilization) setTaskLocked(key string, kv store.KV) {
 		t.cluster, t.id = splitKey(state.TasksPrefix, key)
 		u.tasks[key] = t
 	}
-	t.instanceID, t.status = d.InstanceID, d.LastStatus
-	t.service, _ = strings.CutPrefix(d.Group, "service:")
-	if t.service == d.Group {
-		t.service = "" // not a service's task
+	// Interned: a million tasks name ten thousand instances, a few
+	// statuses and services.
+	t.instanceID, t.status = state.Intern(d.InstanceID), state.Intern(d.LastStatus)
+	t.service = ""
+	if name, ok := strings.CutPrefix(d.Group, "service:"); ok {
+		t.service = state.Intern(name)
 	}
 	if d.Reserved != nil {
 		t.cpuRes, t.memRes = float64(d.Reserved.CPU), float64(d.Reserved.Memory)

@@ -26,6 +26,9 @@ import (
 // stores in one process (tests, replicas) never confuses two of them. It
 // holds the last size entries.
 type Memo[T any] struct {
+	// share, if set, lets values share parts with values decoded before.
+	share func(*T)
+
 	mu      sync.Mutex
 	entries map[memoKey]*T
 	ring    []memoKey
@@ -39,7 +42,11 @@ type memoKey struct {
 
 // The documents decoded by more than one follower.
 var (
-	Instances = NewMemo[ContainerInstance](1024)
+	Instances = func() *Memo[ContainerInstance] {
+		m := NewMemo[ContainerInstance](1024)
+		m.share = shareAttributes
+		return m
+	}()
 	Tasks     = NewMemo[Task](4096)
 )
 
@@ -63,6 +70,9 @@ func (m *Memo[T]) Decode(kv store.KV) (*T, error) {
 	v = new(T)
 	if err := json.Unmarshal(kv.Value, v); err != nil {
 		return nil, err
+	}
+	if m.share != nil {
+		m.share(v)
 	}
 	m.put(k, v)
 	return v, nil
@@ -94,6 +104,9 @@ func (m *Memo[T]) Get(ctx context.Context, st store.Store, key string) (*T, int6
 // Remember records that doc, written at key, encodes v, which must not
 // change from now on.
 func (m *Memo[T]) Remember(key string, doc []byte, v *T) {
+	if m.share != nil {
+		m.share(v)
+	}
 	m.put(memoKey{key, maphash.Bytes(memoSeed, doc)}, v)
 }
 

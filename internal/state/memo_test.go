@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/wharf-ecs/wharf/internal/model"
 	"github.com/wharf-ecs/wharf/internal/store"
 )
 
@@ -42,5 +43,32 @@ func TestMemoHoldsItsSizeOnly(t *testing.T) {
 	}
 	if len(m.entries) != 3 {
 		t.Errorf("memo of size 3 holds %d entries after 10 documents", len(m.entries))
+	}
+}
+
+func TestInstancesShareEqualAttributeLists(t *testing.T) {
+	doc := func(id, zone string, running int) []byte {
+		return fmt.Appendf(nil, `{"wharfId":%q,"runningTasksCount":%d,"attributes":[{"name":"ecs.os-type","value":"linux"},{"name":"ecs.availability-zone","value":%q}]}`, id, running, zone)
+	}
+	a, err := Instances.Decode(store.KV{Key: "instances/c/a", Value: doc("a", "z1", 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Instances.Decode(store.KV{Key: "instances/c/b", Value: doc("b", "z1", 7)})
+	if &a.Attributes[0] != &b.Attributes[0] {
+		t.Error("two instances with equal attributes hold two lists; want one shared")
+	}
+	if len(b.Attributes) != 2 || b.Attributes[1].Value != "z1" || *b.RunningTasksCount != 7 || b.ID != "b" {
+		t.Errorf("decoded %+v; want instance b with its own counts and the zone z1", b)
+	}
+	c, _ := Instances.Decode(store.KV{Key: "instances/c/c", Value: doc("c", "z2", 1)})
+	if &c.Attributes[0] == &a.Attributes[0] || c.Attributes[1].Value != "z2" {
+		t.Errorf("an instance in another zone got attributes %+v; want its own", c.Attributes)
+	}
+	// A writer's value is shared too, and keeps what it holds.
+	w := &ContainerInstance{ContainerInstance: model.ContainerInstance{Attributes: []model.Attribute{{Name: "ecs.os-type", Value: "linux"}, {Name: "ecs.availability-zone", Value: "z2"}}}}
+	Instances.Remember("instances/c/w", []byte(`{"w":1}`), w)
+	if &w.Attributes[0] != &c.Attributes[0] {
+		t.Error("a remembered instance kept its own equal attribute list; want the shared one")
 	}
 }

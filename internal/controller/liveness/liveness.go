@@ -5,6 +5,8 @@ package liveness
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -73,22 +75,37 @@ func (c *Controller) Run(ctx context.Context) {
 // Check marks every connected instance whose agent is overdue as disconnected.
 func (c *Controller) Check(ctx context.Context) error {
 	now := c.cfg.Now()
-	items, _, err := state.List[state.ContainerInstance](ctx, c.cfg.Store, state.InstancesPrefix, store.ListOptions{})
+	kvs, _, err := c.cfg.Store.List(ctx, state.InstancesPrefix, store.ListOptions{})
 	if err != nil {
 		return err
 	}
-	for _, it := range items {
-		inst := it.Val
-		if inst.Status == "INACTIVE" || !model.Val(inst.AgentConnected) {
+	for _, kv := range kvs {
+		// Only the few fields judged here are decoded: a fleet of ten
+		// thousand instances, each with its attributes, is checked every
+		// few seconds and almost always found alive.
+		var probe struct {
+			Status         string `json:"status"`
+			AgentConnected *bool  `json:"agentConnected"`
+			ID             string `json:"wharfId"`
+		}
+		if err := json.Unmarshal(kv.Value, &probe); err != nil {
+			return fmt.Errorf("decode %s: %w", kv.Key, err)
+		}
+		if probe.Status == "INACTIVE" || !model.Val(probe.AgentConnected) {
 			continue
 		}
-		last, ok := c.cfg.Heartbeats.LastSeen(inst.ID)
+		last, ok := c.cfg.Heartbeats.LastSeen(probe.ID)
 		if !ok || last.Before(c.started) {
 			last = c.started
 		}
 		if now.Sub(last) <= c.cfg.Timeout {
 			continue
 		}
+		inst := new(state.ContainerInstance)
+		if err := json.Unmarshal(kv.Value, inst); err != nil {
+			return fmt.Errorf("decode %s: %w", kv.Key, err)
+		}
+		it := state.Item[state.ContainerInstance]{Key: kv.Key, Rev: kv.Revision, Val: inst}
 		inst.AgentConnected = model.Ptr(false)
 		inst.Version = model.Ptr(model.Val(inst.Version) + 1)
 		_, err := c.cfg.Store.Commit(ctx, store.Txn{
