@@ -47,7 +47,7 @@ var (
 		m.share = shareAttributes
 		return m
 	}()
-	Tasks     = NewMemo[Task](4096)
+	Tasks = NewMemo[Task](4096)
 )
 
 var memoSeed = maphash.MakeSeed()
