@@ -304,6 +304,7 @@ func (a *Agent) pollLoop(ctx context.Context) error {
 			WaitSeconds:          int32(a.cfg.PollWait / time.Second),
 			WantServiceImages:    a.cfg.PrepullImages,
 			Deltas:               true,
+			KeepUnlisted:         true,
 		}, &out)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -349,6 +350,16 @@ func (a *Agent) reconcile(ctx context.Context, out *agentproto.PollTasksResponse
 	listed := make(map[string]bool, len(out.Tasks)+len(out.TaskArns))
 	for _, arn := range out.TaskArns {
 		listed[arn] = true
+	}
+	if out.Delta && out.Kept {
+		// No task left the set: every runner stays, and the changed
+		// tasks join it.
+		for arn := range a.runners {
+			listed[arn] = true
+		}
+		for _, t := range out.Tasks {
+			listed[t.Task.TaskArn] = true
+		}
 	}
 	for _, t := range out.Tasks {
 		if out.Delta && !listed[t.Task.TaskArn] {

@@ -25,6 +25,10 @@ type PollTasksRequest struct {
 	// Deltas says the agent takes an answer that holds only the tasks
 	// changed after SinceRevision (see PollTasksResponse.Delta).
 	Deltas bool `json:"deltas,omitempty"`
+	// KeepUnlisted says the agent takes a delta answer without TaskArns
+	// when no task left the instance's set since SinceRevision (see
+	// PollTasksResponse.Kept).
+	KeepUnlisted bool `json:"keepUnlisted,omitempty"`
 }
 
 // PollTasksResponse lists every task assigned to the instance that is not yet
@@ -36,11 +40,18 @@ type PollTasksRequest struct {
 // SinceRevision, and in TaskArns every task assigned and not STOPPED: an
 // instance running a hundred tasks is not sent a hundred definitions each
 // time one of them changes.
+//
+// A Kept delta (to an agent that asked to KeepUnlisted) leaves TaskArns out:
+// no task left the instance's set after SinceRevision, so the set is the
+// agent's tasks plus those in Tasks. Every answer listing a hundred ARNs,
+// each time one task of a hundred changed, was most of the cost of a full
+// instance's polls.
 type PollTasksResponse struct {
 	Revision int64       `json:"revision"`
 	Tasks    []AgentTask `json:"tasks"`
 	Delta    bool        `json:"delta,omitempty"`
 	TaskArns []string    `json:"taskArns,omitempty"`
+	Kept     bool        `json:"kept,omitempty"`
 	// ServiceImages are the images of the cluster's ACTIVE services'
 	// deployments, when the request asked for them.
 	ServiceImages []string `json:"serviceImages,omitempty"`

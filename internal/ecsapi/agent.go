@@ -98,9 +98,12 @@ func (a *API) PollTasks(ctx context.Context, in *agentproto.PollTasksRequest) (*
 	var keys []string
 	if in.Deltas && in.SinceRevision > 0 {
 		var active []string
-		keys, active, out.Revision = a.index.tasksSince(inst.ID, in.SinceRevision)
+		keys, active, out.Kept, out.Revision = a.index.tasksSince(inst.ID, in.SinceRevision, in.KeepUnlisted)
 		slices.Sort(active)
-		out.Delta, out.TaskArns = true, make([]string, len(active))
+		out.Delta = true
+		if !out.Kept {
+			out.TaskArns = make([]string, len(active))
+		}
 		for i, k := range active {
 			out.TaskArns[i] = a.arns.Task(inst.Cluster, taskIDFromKey(k))
 		}

@@ -86,6 +86,75 @@ func TestPollTasksDeltas(t *testing.T) {
 	}
 }
 
+// TestPollTasksKeepUnlisted: an agent that keeps its unlisted tasks gets
+// deltas without the whole set while tasks only join or change, and the
+// whole set again once one left it (stopped), so it can forget that one.
+func TestPollTasksKeepUnlisted(t *testing.T) {
+	s := ecstest.Start(t)
+	ctx := context.Background()
+	tkCluster(t, s, "c")
+	tkTD(t, s, "web", 64, 64)
+	inst := tkInstance(t, s, "c", 1024, 1024)
+	run := func(n int32) []string {
+		t.Helper()
+		out := tkRun(t, s, &ecs.RunTaskInput{Cluster: aws.String("c"), TaskDefinition: aws.String("web"), Count: aws.Int32(n)})
+		var arns []string
+		for _, task := range out.Tasks {
+			arns = append(arns, aws.ToString(task.TaskArn))
+		}
+		slices.Sort(arns)
+		return arns
+	}
+	poll := func(since int64) *agentproto.PollTasksResponse {
+		t.Helper()
+		out, err := s.API().PollTasks(ctx, &agentproto.PollTasksRequest{Cluster: "c", ContainerInstanceArn: inst,
+			SinceRevision: since, WaitSeconds: 1, Deltas: true, KeepUnlisted: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	sent := func(out *agentproto.PollTasksResponse) []string {
+		var got []string
+		for _, at := range out.Tasks {
+			got = append(got, at.Task.TaskArn)
+		}
+		slices.Sort(got)
+		return got
+	}
+	first := run(2)
+	full := poll(0)
+	if full.Delta || full.Kept || !slices.Equal(sent(full), first) {
+		t.Fatalf("first poll: delta %v kept %v, tasks %v; want the whole list %v", full.Delta, full.Kept, sent(full), first)
+	}
+	// A task joins: it alone is sent, and the set is not repeated.
+	more := run(1)
+	d := poll(full.Revision)
+	if !d.Delta || !d.Kept || d.TaskArns != nil || !slices.Equal(sent(d), more) {
+		t.Errorf("after a task joined: delta %v kept %v, tasks %v, all %v; want only %v sent and no list", d.Delta, d.Kept, sent(d), d.TaskArns, more)
+	}
+	// A task stops: the whole set comes again, without it.
+	in := &agentproto.SubmitTaskStateChangeInput{}
+	in.Cluster, in.Task, in.Status = "c", first[0], "STOPPED"
+	in.Containers = []model.ContainerStateChange{{ContainerName: "app", Status: "STOPPED"}}
+	if _, err := s.API().SubmitTaskStateChange(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	g := poll(d.Revision)
+	want := slices.Sorted(slices.Values(append([]string{first[1]}, more...)))
+	if !g.Delta || g.Kept || !slices.Equal(g.TaskArns, want) {
+		t.Errorf("after a task stopped: kept %v, all %v; want the whole set %v", g.Kept, g.TaskArns, want)
+	}
+	// From an answer after the stop, the set is kept again.
+	if e := poll(g.Revision); !e.Kept || e.TaskArns != nil || len(e.Tasks) != 0 {
+		t.Errorf("with nothing changed since the stop: kept %v, all %v, tasks %v; want kept, nothing sent", e.Kept, e.TaskArns, sent(e))
+	}
+	// An agent whose revision is from before the stop gets the set.
+	if o := poll(d.Revision); o.Kept || !slices.Equal(o.TaskArns, want) {
+		t.Errorf("polling from before the stop: kept %v, all %v; want the whole set %v", o.Kept, o.TaskArns, want)
+	}
+}
+
 // TestPollHeldUnderAgentTimeout: an agent is heard when its poll begins, so
 // a server judging agents gone after 3s holds an idle poll at most a third
 // of that, whatever the agent asks: an idle agent is never judged gone.

@@ -154,23 +154,33 @@ func (a *API) applyReport(ctx context.Context, clusterRef, taskRef string, apply
 			Conds: []store.Cond{{Key: key, Revision: rev}},
 			Ops:   []store.Op{state.Put(key, t)},
 		}
+		// The store's followers will decode what is written: hand them
+		// the values.
+		state.Tasks.Remember(key, txn.Ops[0].Value, t)
 		after := countClass(t.LastStatus)
 		release := !wasStopped && t.LastStatus == taskStopped && t.Reserved != nil
 		if t.InstanceID != "" && (before != after || release) {
 			ikey := state.InstanceKey(c.ClusterName, t.InstanceID)
-			inst, irev, err := state.Get[state.ContainerInstance](ctx, a.st, ikey)
+			shared, irev, err := state.Instances.Get(ctx, a.st, ikey)
 			switch {
 			case isNotFound(err):
 				// The instance is gone, and what the task held with it.
 			case err != nil:
 				return err
 			default:
-				moveCount(inst, before, after)
+				// A shallow copy of the shared decoding: moveCount and
+				// releaseOn replace the fields they change, never modify
+				// them, so the 4 KB of attributes are neither decoded
+				// again nor copied.
+				inst := *shared
+				moveCount(&inst, before, after)
 				if release {
-					releaseOn(inst, *t.Reserved)
+					releaseOn(&inst, *t.Reserved)
 				}
+				op := state.Put(ikey, &inst)
+				state.Instances.Remember(ikey, op.Value, &inst)
 				txn.Conds = append(txn.Conds, store.Cond{Key: ikey, Revision: irev})
-				txn.Ops = append(txn.Ops, state.Put(ikey, inst))
+				txn.Ops = append(txn.Ops, op)
 			}
 		}
 		_, err = a.st.Commit(ctx, txn)

@@ -36,6 +36,11 @@ type taskIndex struct {
 	// capacity provider (a service's split of its strategy).
 	byProvider map[string]map[string]int
 	changed    map[string]int64           // instance ID → revision of its last task change
+	// left is, per instance, the revision at which a task last left its
+	// active set (stopped, deleted or moved); loaded is the revision of
+	// the last full listing, before which nothing is known.
+	left   map[string]int64
+	loaded int64
 	waiters    map[string][]chan struct{} // instance ID → parked polls
 	// caughtUp is broadcast whenever rev advances.
 	caughtUp *sync.Cond
@@ -47,7 +52,7 @@ func newTaskIndex(st store.Store, log *slog.Logger) *taskIndex {
 		byTask: map[string]taskEntry{}, byInst: map[string]map[string]struct{}{},
 		byGroup: map[string]map[string]int{}, active: map[string]int{}, groupsOf: map[string]map[string]int{},
 		clusters: map[string][6]int{}, unplaced: map[string]string{}, byProvider: map[string]map[string]int{},
-		changed: map[string]int64{}, waiters: map[string][]chan struct{}{},
+		changed: map[string]int64{}, waiters: map[string][]chan struct{}{}, left: map[string]int64{},
 	}
 	x.caughtUp = sync.NewCond(&x.mu)
 	return x
@@ -72,6 +77,8 @@ func (x *taskIndex) load(kvs []store.KV, rev int64) {
 	x.clusters = map[string][6]int{}
 	x.unplaced = map[string]string{}
 	x.byProvider = map[string]map[string]int{}
+	x.left = map[string]int64{}
+	x.loaded = rev
 	for _, kv := range kvs {
 		x.setLocked(kv.Key, entryOf(kv), rev)
 	}
@@ -149,6 +156,9 @@ func entryOf(kv store.KV) taskEntry {
 // deleted task), and wakes the polls of the instances it left and joined.
 func (x *taskIndex) setLocked(key string, e taskEntry, rev int64) {
 	if old, ok := x.byTask[key]; ok {
+		if old.active && old.inst != "" && (!e.active || e.inst != old.inst) {
+			x.left[old.inst] = rev
+		}
 		x.classCount(old, -1)
 		x.providerCount(old, -1)
 		delete(x.byInst[old.inst], key)
@@ -346,19 +356,24 @@ func (x *taskIndex) tasks(inst string) ([]string, int64) {
 
 // tasksSince returns the keys of the instance's tasks changed after since and
 // of all its tasks not STOPPED, and the revision the index reflects.
-func (x *taskIndex) tasksSince(inst string, since int64) (changed, active []string, rev int64) {
+//
+// kept is set when no task left the instance's active set after since, if
+// the caller asked (keep): active is then left empty, the caller's set plus
+// the changed tasks being the whole of it.
+func (x *taskIndex) tasksSince(inst string, since int64, keep bool) (changed, active []string, kept bool, rev int64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	kept = keep && since >= x.loaded && x.left[inst] <= since
 	for k := range x.byInst[inst] {
 		e := x.byTask[k]
 		if e.rev > since {
 			changed = append(changed, k)
 		}
-		if e.active {
+		if e.active && !kept {
 			active = append(active, k)
 		}
 	}
-	return changed, active, x.rev
+	return changed, active, kept, x.rev
 }
 
 // taskIDFromKey returns the task ID of a task key.
