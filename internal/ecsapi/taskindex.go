@@ -35,13 +35,13 @@ type taskIndex struct {
 	// byProvider counts active tasks, placed or waiting, per group and
 	// capacity provider (a service's split of its strategy).
 	byProvider map[string]map[string]int
-	changed    map[string]int64           // instance ID → revision of its last task change
+	changed    map[string]int64 // instance ID → revision of its last task change
 	// left is, per instance, the revision at which a task last left its
 	// active set (stopped, deleted or moved); loaded is the revision of
 	// the last full listing, before which nothing is known.
-	left   map[string]int64
-	loaded int64
-	waiters    map[string][]chan struct{} // instance ID → parked polls
+	left    map[string]int64
+	loaded  int64
+	waiters map[string][]chan struct{} // instance ID → parked polls
 	// caughtUp is broadcast whenever rev advances.
 	caughtUp *sync.Cond
 }
