@@ -43,13 +43,21 @@ import (
 //	go test -run '^$' -bench BenchmarkScale -benchtime 1x -timeout 2h ./e2e/
 //
 // WHARF_SCALE_TASKS and WHARF_SCALE_INSTANCES make it smaller for a trial,
-// WHARF_SCALE_CALLERS changes the number of RunTask callers;
+// WHARF_SCALE_CALLERS changes the number of RunTask callers,
+// WHARF_SCALE_FILL_MINUTES bounds the time spent placing;
 // WHARF_SCALE_DEBUG_LISTEN=127.0.0.1:6060 has the server serve its runtime
-// profiles there (go tool pprof http://127.0.0.1:6060/debug/pprof/heap).
+// profiles there (go tool pprof http://127.0.0.1:6060/debug/pprof/heap), and
+// WHARF_SCALE_SIM_DEBUG_LISTEN has the simulator do the same.
 func BenchmarkScale(b *testing.B) {
 	tasks := envInt(b, "WHARF_SCALE_TASKS", 1_000_000)
 	instances := envInt(b, "WHARF_SCALE_INSTANCES", 10_000)
 	callers := envInt(b, "WHARF_SCALE_CALLERS", 16)
+	// WHARF_SCALE_FILL_MINUTES stops placing after so long and measures
+	// with the tasks placed by then (reported as tasks-held).
+	fillFor := time.Duration(0)
+	if os.Getenv("WHARF_SCALE_FILL_MINUTES") != "" {
+		fillFor = time.Duration(envInt(b, "WHARF_SCALE_FILL_MINUTES", 0)) * time.Minute
+	}
 	const perCall, cluster = 10, "scale"
 	ctx := context.Background()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(b))
@@ -81,8 +89,15 @@ func BenchmarkScale(b *testing.B) {
 	}
 	waitHealthy(b, url, srv)
 	// 100 tasks of 16 CPU units and 16 MiB fit each instance with room.
-	start(b, "--log-level", "warn", "sim", "--endpoint", url, "--cluster", cluster,
-		"--instances", strconv.Itoa(instances), "--cpu", "4096", "--memory", "8192", "--zones", "a,b,c")
+	simArgs := []string{"--log-level", "warn", "sim", "--endpoint", url, "--cluster", cluster,
+		"--instances", strconv.Itoa(instances), "--cpu", "4096", "--memory", "8192", "--zones", "a,b,c"}
+	if d := os.Getenv("WHARF_SCALE_SIM_DEBUG_LISTEN"); d != "" {
+		simArgs = append(simArgs, "--debug-listen", d)
+	}
+	// The simulator holds an agent, and a runner for each of its tasks, for
+	// every instance: a million tasks are several GiB in it too. It gets
+	// a collector tuned to fit beside the server on a 24 GiB machine.
+	startEnv(b, append(testEnv(), "GOGC=50", "GOMEMLIMIT=15GiB"), simArgs...)
 	client := ecs.New(ecstest.NewClient(url).Options(), func(o *ecs.Options) {
 		o.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) { tr.MaxIdleConnsPerHost = 64 })
 	})
@@ -133,7 +148,7 @@ func BenchmarkScale(b *testing.B) {
 		var wg sync.WaitGroup
 		for c := range callers {
 			wg.Go(func() {
-				for placed.Load() < int64(tasks) {
+				for placed.Load() < int64(tasks) && (fillFor == 0 || time.Since(fill) < fillFor) {
 					out, err := client.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String(cluster), TaskDefinition: aws.String("scale"), Count: aws.Int32(perCall)})
 					if err != nil {
 						b.Errorf("RunTask: %v", err)
@@ -158,6 +173,7 @@ func BenchmarkScale(b *testing.B) {
 		took := time.Since(fill)
 		n := placed.Load()
 		b.ReportMetric(float64(n)/took.Seconds(), "tasks/s")
+		b.ReportMetric(float64(n), "tasks-held")
 		progress(b, "%d tasks placed in %v; measuring DescribeTasks", n, took.Round(time.Second))
 
 		// Let the agents' reports of the last tasks settle before measuring.

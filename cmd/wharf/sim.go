@@ -36,6 +36,7 @@ type simConfig struct {
 	StartDelay   time.Duration
 	HealthDelay  time.Duration
 	PollWait     time.Duration
+	Resync       time.Duration // how often each task re-reads the simulated runtime
 	Retention    time.Duration
 	Concurrency  int  // registrations in flight at once
 	Deregister   bool // deregister every instance on the way out
@@ -49,7 +50,7 @@ type simConfig struct {
 func simCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 	cfg := simConfig{}
 	var attrs []string
-	var zones string
+	var zones, debugListen string
 	cmd := &cobra.Command{
 		Use:   "sim",
 		Short: "Run many simulated container instances (real agents, in-memory containers) for scale tests",
@@ -78,10 +79,16 @@ SIM_HEALTH=UNHEALTHY, SIM_IGNORE_SIGTERM=true, ...; see internal/runtime/sim).`,
 				return err
 			}
 			cfg.Zones = splitList(zones)
+			if debugListen != "" {
+				if err := serveDebug(cmd.Context(), debugListen, log); err != nil {
+					return err
+				}
+			}
 			return runSim(cmd.Context(), cfg, cmd.OutOrStdout())
 		},
 	}
 	f := cmd.Flags()
+	f.StringVar(&debugListen, "debug-listen", "", "loopback address to serve Go's runtime profiles on (net/http/pprof), e.g. 127.0.0.1:6061")
 	f.StringVar(&cfg.Endpoint, "endpoint", "", "control plane URL, e.g. http://127.0.0.1:8080, or the URLs of replicated servers separated by commas to fail over between (required)")
 	f.StringVar(&cfg.Cluster, "cluster", "default", "cluster to join (created if missing)")
 	f.StringVar(&cfg.JoinToken, "join-token", "", "join token each simulated instance joins with (default $WHARF_JOIN_TOKEN; else the AWS_* credentials sign)")
@@ -94,6 +101,10 @@ SIM_HEALTH=UNHEALTHY, SIM_IGNORE_SIGTERM=true, ...; see internal/runtime/sim).`,
 	f.DurationVar(&cfg.StartDelay, "start-delay", 100*time.Millisecond, "how long a simulated container takes to start")
 	f.DurationVar(&cfg.HealthDelay, "health-delay", 0, "how long a container with a health check takes to report its first verdict")
 	f.DurationVar(&cfg.PollWait, "poll-wait", 20*time.Second, "how long each agent's long poll waits for a change")
+	// The simulated runtime tells the agents of every change as it happens,
+	// so re-reading it is only a safety net; at the agent's 5s, a million
+	// tasks re-read it 200,000 times a second.
+	f.DurationVar(&cfg.Resync, "resync-interval", time.Minute, "how often each task re-reads the simulated runtime besides its events (the agent's default is 5s)")
 	f.DurationVar(&cfg.Retention, "container-retention", time.Minute, "how long stopped simulated containers are kept")
 	f.IntVar(&cfg.Concurrency, "concurrency", 64, "registrations in flight at once")
 	f.BoolVar(&cfg.Deregister, "deregister", false, "deregister the instances (with force) when stopping, so the next run starts from a clean cluster")
@@ -187,6 +198,7 @@ func runSim(ctx context.Context, c simConfig, out io.Writer) error {
 			JoinToken:          c.JoinToken,
 			Log:                c.Log,
 			PollWait:           c.PollWait,
+			ResyncInterval:     c.Resync,
 			ContainerRetention: c.Retention,
 		})
 		if err != nil {

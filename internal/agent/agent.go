@@ -83,6 +83,9 @@ type Agent struct {
 	mu          sync.Mutex
 	instanceArn string
 	runners     map[string]*runner
+	// taskDefs shares task definitions among the runners: a revision never
+	// changes, and an instance runs a hundred tasks of a few.
+	taskDefs map[string]model.TaskDefinition
 	logs        *logShipper // ships awslogs containers' output (logs.go)
 	pre         *prepuller  // nil unless Config.PrepullImages
 	ctx         context.Context
@@ -359,6 +362,17 @@ func (a *Agent) reconcile(ctx context.Context, out *agentproto.PollTasksResponse
 		}
 		for _, t := range out.Tasks {
 			listed[t.Task.TaskArn] = true
+		}
+	}
+	if a.taskDefs == nil || len(a.taskDefs) > 256 {
+		a.taskDefs = map[string]model.TaskDefinition{}
+	}
+	for i := range out.Tasks {
+		td := &out.Tasks[i].TaskDefinition
+		if have, ok := a.taskDefs[td.TaskDefinitionArn]; ok && td.TaskDefinitionArn != "" {
+			*td = have
+		} else {
+			a.taskDefs[td.TaskDefinitionArn] = *td
 		}
 	}
 	for _, t := range out.Tasks {

@@ -60,7 +60,7 @@ type runner struct {
 
 // ctr is one container of the task as the runner last saw it.
 type ctr struct {
-	def       model.ContainerDefinition
+	def       *model.ContainerDefinition // in the task definition, shared: read only
 	id        string
 	st        runtime.ContainerState
 	started   bool // it has run at some point
@@ -88,7 +88,8 @@ func newRunner(a *Agent, t agentproto.AgentTask) *runner {
 			serverSawCreated[c.Name] = true
 		}
 	}
-	for _, cd := range t.TaskDefinition.ContainerDefinitions {
+	for i := range t.TaskDefinition.ContainerDefinitions {
+		cd := &t.TaskDefinition.ContainerDefinitions[i]
 		c := &ctr{def: cd, status: statusPending}
 		// A container the server already knew as created, which the runtime
 		// no longer has, was removed behind our back: never make it again.
@@ -324,7 +325,7 @@ func (r *runner) stopAll(ctx context.Context) {
 		wg.Add(1)
 		go func(c *ctr) {
 			defer wg.Done()
-			if err := r.a.rt.Stop(ctx, c.id, r.stopGrace(&c.def)); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+			if err := r.a.rt.Stop(ctx, c.id, r.stopGrace(c.def)); err != nil && !errors.Is(err, runtime.ErrNotFound) {
 				r.log.Warn("stop container", "container", c.def.Name, "err", err)
 			}
 		}(c)
@@ -432,11 +433,11 @@ func (r *runner) find(name string) *ctr {
 // one a previous attempt made) and starts it.
 func (r *runner) startOne(ctx context.Context, c *ctr, latest *agentproto.AgentTask) error {
 	if c.id == "" {
-		spec, err := buildSpec(&latest.Task, &latest.TaskDefinition, &c.def, r.a.InstanceArn())
+		spec, err := buildSpec(&latest.Task, &latest.TaskDefinition, c.def, r.a.InstanceArn())
 		if err != nil {
 			return fmt.Errorf("CannotCreateContainerError: %v", err)
 		}
-		if err := addSecrets(&spec, latest, &c.def); err != nil {
+		if err := addSecrets(&spec, latest, c.def); err != nil {
 			return errors.New(secretsFailure + err.Error())
 		}
 		r.joinTaskNetwork(&spec)
@@ -461,7 +462,7 @@ func (r *runner) startOne(ctx context.Context, c *ctr, latest *agentproto.AgentT
 			c.id = id
 		}
 	}
-	if err := r.a.logsReady(ctx, c.id, r.arn, &c.def); err != nil {
+	if err := r.a.logsReady(ctx, c.id, r.arn, c.def); err != nil {
 		return err
 	}
 	if err := r.a.rt.Start(ctx, c.id); err != nil {
@@ -508,7 +509,7 @@ func (r *runner) restartAsked(ctx context.Context, latest *agentproto.AgentTask)
 		}
 		r.restarted[c.def.Name] = want
 		r.log.Info("restarting a container on request", "container", c.def.Name)
-		if err := r.a.rt.Stop(ctx, c.id, stopTimeout(&c.def)); err != nil {
+		if err := r.a.rt.Stop(ctx, c.id, stopTimeout(c.def)); err != nil {
 			r.log.Warn("restart: stopping the container failed", "container", c.def.Name, "err", err)
 		}
 		if err := r.a.rt.Start(ctx, c.id); err != nil {
