@@ -86,9 +86,9 @@ type Agent struct {
 	// taskDefs shares task definitions among the runners: a revision never
 	// changes, and an instance runs a hundred tasks of a few.
 	taskDefs map[string]model.TaskDefinition
-	logs        *logShipper // ships awslogs containers' output (logs.go)
-	pre         *prepuller  // nil unless Config.PrepullImages
-	ctx         context.Context
+	logs     *logShipper // ships awslogs containers' output (logs.go)
+	pre      *prepuller  // nil unless Config.PrepullImages
+	ctx      context.Context
 }
 
 // New checks the configuration and detects the host's resources.
