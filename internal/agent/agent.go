@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -438,8 +439,8 @@ func (a *Agent) sweep(ctx context.Context) {
 func (a *Agent) watchRuntime(ctx context.Context) {
 	for attempt := 0; ctx.Err() == nil; attempt++ {
 		since := time.Now()
-		err := a.rt.Watch(ctx, since, map[string]string{labelInstance: a.InstanceArn()}, func(runtime.Event) {
-			a.wakeAll()
+		err := a.rt.Watch(ctx, since, map[string]string{labelInstance: a.InstanceArn()}, func(ev runtime.Event) {
+			a.wakeFor(ev)
 		})
 		if ctx.Err() != nil {
 			return
@@ -448,6 +449,33 @@ func (a *Agent) watchRuntime(ctx context.Context) {
 		a.wakeAll()
 		retryBackoff(ctx, min(attempt, 2))
 	}
+}
+
+// wakeFor wakes the runner of the task whose container an event is about,
+// known by the container's name (containerName); every runner when the name
+// does not tell. Waking all of them on every event made each start on an
+// instance running a hundred tasks cost a hundred re-reads.
+func (a *Agent) wakeFor(ev runtime.Event) {
+	rest, ok := strings.CutPrefix(strings.TrimPrefix(ev.Name, "/"), "wharf-")
+	id, _, found := strings.Cut(rest, "-")
+	if !ok || !found || id == "" {
+		a.wakeAll()
+		return
+	}
+	a.mu.Lock()
+	var r *runner
+	for arn, each := range a.runners {
+		if strings.HasSuffix(arn, "/"+id) {
+			r = each
+			break
+		}
+	}
+	a.mu.Unlock()
+	if r == nil {
+		a.wakeAll()
+		return
+	}
+	r.poke()
 }
 
 func (a *Agent) wakeAll() {

@@ -72,6 +72,12 @@ type placer struct {
 	gen     int64
 	recheck map[string]bool
 	landed  int64 // the revision of the last flight that committed
+	// limit bounds the launches of the next batch: halved when a commit
+	// loses a race, grown by one with each that wins. A batch conditions
+	// on every instance it places on, so while agents' reports rewrite
+	// instances quickly, big batches lose nearly always and their callers
+	// run out of retries; small ones get through.
+	limit int
 	seed    uint64
 }
 
@@ -154,7 +160,7 @@ func (p *placer) run(ctx context.Context) {
 			batch = append(batch, j)
 		}
 	drain:
-		for len(batch) < maxBatch {
+		for len(batch) < p.batchLimit() {
 			select {
 			case j := <-p.jobs:
 				batch = append(batch, j)
@@ -237,6 +243,7 @@ func (p *placer) land() {
 		// instances are taken anew from the caches, once they have seen
 		// whatever beat us.
 		p.forget(f)
+		p.limit = max(1, p.batchLimit()/2)
 		var ce *store.ConflictError
 		if errors.As(f.err, &ce) {
 			p.need = max(p.need, ce.Actual)
@@ -264,9 +271,18 @@ func (p *placer) land() {
 		}
 	}
 	p.landed = f.rev
+	p.limit = min(maxBatch, p.batchLimit()+1)
 	for _, pj := range f.placed {
 		answer(pj.j, pj.out, nil)
 	}
+}
+
+// batchLimit is how many launches the next batch may carry.
+func (p *placer) batchLimit() int {
+	if p.limit <= 0 {
+		return maxBatch
+	}
+	return p.limit
 }
 
 // staleRev marks a snapshot instance that holds placements which did not
