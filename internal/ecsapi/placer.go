@@ -78,7 +78,7 @@ type placer struct {
 	// instances quickly, big batches lose nearly always and their callers
 	// run out of retries; small ones get through.
 	limit int
-	seed    uint64
+	seed  uint64
 }
 
 // placedInstance is an instance as the snapshot knows it: the store entry it
