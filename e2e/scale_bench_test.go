@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -73,6 +74,19 @@ func BenchmarkScale(b *testing.B) {
 	args := []string{"--log-level", "warn", "server", "--listen", addr, "--data-dir", b.TempDir(), "--rate-limit-scale", "0"}
 	if d := os.Getenv("WHARF_SCALE_DEBUG_LISTEN"); d != "" {
 		args = append(args, "--debug-listen", d)
+	}
+	// Ten thousand agents hold up to twenty thousand connections to the
+	// server (a long poll and a report each), and the simulator as many
+	// from its side: both inherit a descriptor limit raised to fit.
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		b.Fatal(err)
+	}
+	if want := uint64(4*instances + 4096); lim.Max < want || lim.Cur < want {
+		lim.Cur, lim.Max = max(lim.Cur, want), max(lim.Max, want)
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+			b.Fatalf("raise the open file limit to %d for %d agents' connections: %v (run as root, or raise ulimit -n)", want, instances, err)
+		}
 	}
 	// The Go runtime is told the budget too (GOMEMLIMIT), below the cgroup's
 	// limit so that the page cache of the store keeps some room.
