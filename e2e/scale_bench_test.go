@@ -75,9 +75,10 @@ func BenchmarkScale(b *testing.B) {
 	if d := os.Getenv("WHARF_SCALE_DEBUG_LISTEN"); d != "" {
 		args = append(args, "--debug-listen", d)
 	}
-	// Ten thousand agents hold up to twenty thousand connections to the
-	// server (a long poll and a report each), and the simulator as many
-	// from its side: both inherit a descriptor limit raised to fit.
+	// Ten thousand agents hold over ten thousand connections to the server
+	// (a long poll each, and those for reports), and the simulator as many
+	// from its side: both inherit a descriptor limit raised to fit where
+	// the machine allows it.
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		b.Fatal(err)
@@ -85,7 +86,8 @@ func BenchmarkScale(b *testing.B) {
 	if want := uint64(4*instances + 4096); lim.Max < want || lim.Cur < want {
 		lim.Cur, lim.Max = max(lim.Cur, want), max(lim.Max, want)
 		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-			b.Fatalf("raise the open file limit to %d for %d agents' connections: %v (run as root, or raise ulimit -n)", want, instances, err)
+			_ = syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
+			progress(b, "could not raise the open file limit to %d (%v): it stays %d, which %d agents may exhaust", want, err, lim.Max, instances)
 		}
 	}
 	// The Go runtime is told the budget too (GOMEMLIMIT), below the cgroup's

@@ -152,13 +152,19 @@ func (c *simConfig) check() error {
 }
 
 // newSimHTTPClient is the one client all agents share. Each agent keeps one
-// long poll open, so the pool must keep that many connections idle between
-// polls; Go's default keeps 2 per host and would reconnect on nearly every
+// long poll open and reconnects when the pool has no idle connection for
+// it; Go's default keeps 2 per host and would reconnect on nearly every
 // poll.
 func newSimHTTPClient(c *simConfig) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConns = c.Instances + c.Concurrency
-	tr.MaxIdleConnsPerHost = c.Instances + c.Concurrency
+	// A poll that returns hands its connection back and the agent's next
+	// poll takes one at once, so a quarter of the agents' worth stays
+	// enough idle; one per agent on top of the held polls was twenty
+	// thousand connections for ten thousand agents, past a common limit
+	// of open files on either side.
+	idle := c.Instances/4 + c.Concurrency
+	tr.MaxIdleConns = idle
+	tr.MaxIdleConnsPerHost = idle
 	return &http.Client{Transport: tr, Timeout: c.PollWait + time.Minute}
 }
 
