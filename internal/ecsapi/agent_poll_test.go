@@ -32,20 +32,8 @@ func TestPollTasksDeltas(t *testing.T) {
 	slices.Sort(arns)
 	poll := func(since int64, deltas bool) *agentproto.PollTasksResponse {
 		t.Helper()
-		out, err := s.API().PollTasks(ctx, &agentproto.PollTasksRequest{Cluster: "c", ContainerInstanceArn: inst,
+		return pollAs(t, s, &agentproto.PollTasksRequest{Cluster: "c", ContainerInstanceArn: inst,
 			SinceRevision: since, WaitSeconds: 1, Deltas: deltas})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
-	sent := func(out *agentproto.PollTasksResponse) []string {
-		var got []string
-		for _, at := range out.Tasks {
-			got = append(got, at.Task.TaskArn)
-		}
-		slices.Sort(got)
-		return got
 	}
 
 	full := poll(0, true)
@@ -107,20 +95,8 @@ func TestPollTasksKeepUnlisted(t *testing.T) {
 	}
 	poll := func(since int64) *agentproto.PollTasksResponse {
 		t.Helper()
-		out, err := s.API().PollTasks(ctx, &agentproto.PollTasksRequest{Cluster: "c", ContainerInstanceArn: inst,
+		return pollAs(t, s, &agentproto.PollTasksRequest{Cluster: "c", ContainerInstanceArn: inst,
 			SinceRevision: since, WaitSeconds: 1, Deltas: true, KeepUnlisted: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
-	sent := func(out *agentproto.PollTasksResponse) []string {
-		var got []string
-		for _, at := range out.Tasks {
-			got = append(got, at.Task.TaskArn)
-		}
-		slices.Sort(got)
-		return got
 	}
 	first := run(2)
 	full := poll(0)
@@ -153,6 +129,26 @@ func TestPollTasksKeepUnlisted(t *testing.T) {
 	if o := poll(d.Revision); o.Kept || !slices.Equal(o.TaskArns, want) {
 		t.Errorf("polling from before the stop: kept %v, all %v; want the whole set %v", o.Kept, o.TaskArns, want)
 	}
+}
+
+// pollAs polls as the agent of the request's instance would.
+func pollAs(t *testing.T, s *ecstest.Server, in *agentproto.PollTasksRequest) *agentproto.PollTasksResponse {
+	t.Helper()
+	out, err := s.API().PollTasks(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// sent is the ARNs of the tasks a poll's answer sends, sorted.
+func sent(out *agentproto.PollTasksResponse) []string {
+	var got []string
+	for _, at := range out.Tasks {
+		got = append(got, at.Task.TaskArn)
+	}
+	slices.Sort(got)
+	return got
 }
 
 // TestPollHeldUnderAgentTimeout: an agent is heard when its poll begins, so

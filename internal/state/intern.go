@@ -2,6 +2,7 @@ package state
 
 import (
 	"hash/maphash"
+	"slices"
 	"sync"
 	"unique"
 
@@ -48,7 +49,7 @@ func shareAttributes(inst *ContainerInstance) {
 	sum := h.Sum64()
 	attrSets.Lock()
 	defer attrSets.Unlock()
-	if have, ok := attrSets.m[sum]; ok && equalAttributes(have, inst.Attributes) {
+	if have, ok := attrSets.m[sum]; ok && slices.Equal(have, inst.Attributes) {
 		inst.Attributes = have
 		return
 	}
@@ -63,16 +64,4 @@ func shareAttributes(inst *ContainerInstance) {
 	}
 	inst.Attributes = attrs
 	attrSets.m[sum] = attrs
-}
-
-func equalAttributes(a, b []model.Attribute) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
