@@ -508,6 +508,7 @@ func (p *placer) refresh(ctx context.Context, need int64) error {
 		}
 	}
 	if all {
+		clear(p.recheck) // every instance is looked at now
 		present := make(map[string]bool, len(entries))
 		for _, e := range entries {
 			present[e.inst.ID] = true
@@ -518,7 +519,6 @@ func (p *placer) refresh(ctx context.Context, need int64) error {
 				removed = append(removed, id)
 			}
 		}
-		clear(p.recheck)
 	} else {
 		for _, id := range gone {
 			if _, ok := p.seen[id]; ok {
