@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	goruntime "runtime"
-	"strings"
 	"sync"
 	"time"
 
@@ -456,16 +455,15 @@ func (a *Agent) watchRuntime(ctx context.Context) {
 // does not tell. Waking all of them on every event made each start on an
 // instance running a hundred tasks cost a hundred re-reads.
 func (a *Agent) wakeFor(ev runtime.Event) {
-	rest, ok := strings.CutPrefix(strings.TrimPrefix(ev.Name, "/"), "wharf-")
-	id, _, found := strings.Cut(rest, "-")
-	if !ok || !found || id == "" {
+	id, ok := containerTaskID(ev.Name)
+	if !ok {
 		a.wakeAll()
 		return
 	}
 	a.mu.Lock()
 	var r *runner
 	for arn, each := range a.runners {
-		if strings.HasSuffix(arn, "/"+id) {
+		if taskID(arn) == id {
 			r = each
 			break
 		}

@@ -32,6 +32,15 @@ func taskID(taskArn string) string { return taskArn[strings.LastIndexByte(taskAr
 // instead of starting a duplicate.
 func containerName(taskArn, name string) string { return "wharf-" + taskID(taskArn) + "-" + name }
 
+// containerTaskID is the task ID in a container's runtime name
+// (containerName; Docker's events give it with a leading slash), or false
+// for a name not made by containerName.
+func containerTaskID(runtimeName string) (string, bool) {
+	rest, ok := strings.CutPrefix(strings.TrimPrefix(runtimeName, "/"), "wharf-")
+	id, _, found := strings.Cut(rest, "-")
+	return id, ok && found && id != ""
+}
+
 // volumeName is the name of a task-scoped Docker volume.
 func volumeName(taskArn, name string) string { return "wharf-" + taskID(taskArn) + "-" + name }
 

@@ -105,12 +105,11 @@ func (c *Controller) Check(ctx context.Context) error {
 		if err := json.Unmarshal(kv.Value, inst); err != nil {
 			return fmt.Errorf("decode %s: %w", kv.Key, err)
 		}
-		it := state.Item[state.ContainerInstance]{Key: kv.Key, Rev: kv.Revision, Val: inst}
 		inst.AgentConnected = model.Ptr(false)
 		inst.Version = model.Ptr(model.Val(inst.Version) + 1)
 		_, err := c.cfg.Store.Commit(ctx, store.Txn{
-			Conds: []store.Cond{{Key: it.Key, Revision: it.Rev}},
-			Ops:   []store.Op{state.Put(it.Key, inst)},
+			Conds: []store.Cond{{Key: kv.Key, Revision: kv.Revision}},
+			Ops:   []store.Op{state.Put(kv.Key, inst)},
 		})
 		if store.IsConflict(err) {
 			continue // changed under us (maybe a poll): judge it next round
