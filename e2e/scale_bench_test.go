@@ -51,7 +51,9 @@ import (
 //
 // WHARF_SCALE_TASKS and WHARF_SCALE_INSTANCES make it smaller for a trial,
 // WHARF_SCALE_CALLERS changes the number of RunTask callers,
-// WHARF_SCALE_FILL_MINUTES bounds the time spent placing, and placing
+// WHARF_SCALE_FILL_MINUTES bounds the time spent placing,
+// WHARF_SCALE_DESCRIBE_ROUNDS sets how many rounds of 1,000 DescribeTasks
+// calls are measured (3; each round's figures are printed), and placing
 // stops when the simulator's own memory passes WHARF_SCALE_SIM_MAX_MIB
 // (13 GiB) or its agents fall behind (RunTask fails with AGENT);
 // WHARF_SCALE_DEBUG_LISTEN=127.0.0.1:6060 has the server serve its runtime
@@ -239,7 +241,11 @@ func BenchmarkScale(b *testing.B) {
 		rng := rand.New(rand.NewPCG(1, 2))
 		var lat []time.Duration
 		hc := &http.Client{}
-		for range 3000 {
+		rounds := envInt(b, "WHARF_SCALE_DESCRIBE_ROUNDS", 3)
+		for i := range rounds * 1000 {
+			if i > 0 && i%1000 == 0 {
+				progress(b, "DescribeTasks round %d: %s", i/1000, latencySummary(lat[i-1000:]))
+			}
 			ids := make([]string, 100)
 			for i := range ids {
 				ids[i] = all[rng.IntN(len(all))]
@@ -261,6 +267,7 @@ func BenchmarkScale(b *testing.B) {
 				b.Fatalf("DescribeTasks: %d %v", resp.StatusCode, err)
 			}
 		}
+		progress(b, "DescribeTasks round %d: %s", rounds, latencySummary(lat[len(lat)-1000:]))
 		ecstest.ReportLatency(b, lat, "describe")
 		// What the server warned of while it was loaded (a follower of the
 		// store dropped for falling behind, a slow commit) explains spikes.
@@ -305,6 +312,15 @@ func progress(b *testing.B, format string, args ...any) {
 	b.Helper()
 	b.Logf(format, args...)
 	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format(time.TimeOnly)}, args...)...)
+}
+
+// latencySummary gives the median, 99th percentile and maximum of took
+// (not sorted in place).
+func latencySummary(took []time.Duration) string {
+	s := slices.Clone(took)
+	slices.Sort(s)
+	q := func(p float64) time.Duration { return s[min(int(p*float64(len(s))), len(s)-1)] }
+	return fmt.Sprintf("p50 %v, p99 %v, max %v", q(0.5).Round(10*time.Microsecond), q(0.99).Round(10*time.Microsecond), s[len(s)-1].Round(10*time.Microsecond))
 }
 
 func envInt(b *testing.B, name string, def int) int {

@@ -5,7 +5,8 @@
 // thousands of commits per second, commits are funnelled to one writer
 // goroutine that applies all of the waiting transactions in a single bbolt
 // transaction and pays for one fsync per batch. Watch history lives in the
-// same file, trimmed to the last Options.History revisions.
+// same file, trimmed to the last Options.History revisions and
+// Options.HistoryBytes bytes.
 package bolt
 
 import (
@@ -26,9 +27,10 @@ import (
 
 // Defaults for the zero Options.
 const (
-	DefaultHistory     = 100_000
-	DefaultWatchBuffer = 10_000
-	DefaultLockTimeout = 10 * time.Second
+	DefaultHistory      = 100_000
+	DefaultHistoryBytes = 128 << 20
+	DefaultWatchBuffer  = 10_000
+	DefaultLockTimeout  = 10 * time.Second
 )
 
 // Options tune a Store. The zero value is ready to use.
@@ -37,6 +39,11 @@ type Options struct {
 	// Older history is dropped as commits arrive, and a Watch from before it
 	// returns store.ErrCompacted. Zero means DefaultHistory.
 	History int64
+	// HistoryBytes bounds the watch history by size as well: the log
+	// records every changed value in full, so at thousands of commits a
+	// second a count alone lets it grow to gigabytes of file and page
+	// cache. The oldest revisions go first. Zero means DefaultHistoryBytes.
+	HistoryBytes int64
 	// WatchBuffer is how many events a watcher may leave undelivered before
 	// it counts as too slow and its channel is closed. Zero means
 	// DefaultWatchBuffer.
@@ -52,9 +59,13 @@ type Options struct {
 
 // Store is a store.Store backed by a bbolt file. Create it with Open.
 type Store struct {
-	db      *bbolt.DB
-	history int64
-	log     *slog.Logger
+	db                  *bbolt.DB
+	history, historyMax int64 // revisions, bytes
+	log                 *slog.Logger
+	// logBytes is the size of the log records kept. Commits and Compact
+	// change it only after their bbolt transaction committed; bbolt runs
+	// one writing transaction at a time.
+	logBytes atomic.Int64
 
 	reqs       chan *commitReq
 	closing    chan struct{}
@@ -72,11 +83,14 @@ var _ store.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the store file at path.
 func Open(path string, opts Options) (*Store, error) {
-	if opts.History < 0 || opts.WatchBuffer < 0 || opts.LockTimeout < 0 {
+	if opts.History < 0 || opts.HistoryBytes < 0 || opts.WatchBuffer < 0 || opts.LockTimeout < 0 {
 		return nil, fmt.Errorf("bolt: negative option in %+v", opts)
 	}
 	if opts.History == 0 {
 		opts.History = DefaultHistory
+	}
+	if opts.HistoryBytes == 0 {
+		opts.HistoryBytes = DefaultHistoryBytes
 	}
 	if opts.WatchBuffer == 0 {
 		opts.WatchBuffer = DefaultWatchBuffer
@@ -98,7 +112,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
-	var rev int64
+	var rev, logBytes int64
 	err = db.Update(func(tx *bbolt.Tx) error {
 		for _, name := range [][]byte{bucketMeta, bucketKV, bucketLog} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -123,8 +137,13 @@ func Open(path string, opts Options) (*Store, error) {
 		if _, err := readInt(meta, keyCompacted); err != nil {
 			return err
 		}
-		rev, err = readInt(meta, keyRev)
-		return err
+		if rev, err = readInt(meta, keyRev); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketLog).ForEach(func(_, v []byte) error {
+			logBytes += int64(len(v))
+			return nil
+		})
 	})
 	if err != nil {
 		_ = db.Close()
@@ -134,12 +153,14 @@ func Open(path string, opts Options) (*Store, error) {
 	s := &Store{
 		db:         db,
 		history:    opts.History,
+		historyMax: opts.HistoryBytes,
 		log:        logger,
 		reqs:       make(chan *commitReq),
 		closing:    make(chan struct{}),
 		writerDone: make(chan struct{}),
 		rev:        rev,
 	}
+	s.logBytes.Store(logBytes)
 	s.hub.init(opts.WatchBuffer, logger)
 	go s.run()
 	return s, nil
@@ -253,6 +274,7 @@ func (s *Store) Compact(ctx context.Context, rev int64) error {
 	if err := s.usable(ctx); err != nil {
 		return err
 	}
+	var freed int64
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		cur, err := readInt(meta, keyRev)
@@ -262,37 +284,51 @@ func (s *Store) Compact(ctx context.Context, rev int64) error {
 		if rev < 0 || rev > cur {
 			return fmt.Errorf("bolt: compact to revision %d: current revision is %d", rev, cur)
 		}
-		return compactTo(meta, tx.Bucket(bucketLog), rev)
+		freed, err = trimLog(meta, tx.Bucket(bucketLog), rev, s.logBytes.Load(), -1)
+		return err
 	})
+	if err == nil {
+		s.logBytes.Add(-freed)
+	}
 	return s.wrap(err)
 }
 
-// compactTo deletes log records up to and including rev and remembers how
-// far history now reaches back.
-func compactTo(meta, logb *bbolt.Bucket, rev int64) error {
+// trimLog deletes the log records up to and including rev, and then the
+// oldest ones while those kept, of logBytes in all, are more than maxBytes
+// (negative: no bound), and remembers how far history now reaches back. It
+// returns the bytes it deleted.
+func trimLog(meta, logb *bbolt.Bucket, rev, logBytes, maxBytes int64) (int64, error) {
 	done, err := readInt(meta, keyCompacted)
-	if err != nil || rev <= done {
-		return err
+	if err != nil {
+		return 0, err
 	}
 	// Collect first: deleting under a moving cursor is easy to get wrong.
 	var doomed [][]byte
+	var freed int64
+	cut := done
 	c := logb.Cursor()
-	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+	for k, v := c.First(); k != nil; k, v = c.Next() {
 		r, err := decodeRev(k)
 		if err != nil {
-			return err
+			return 0, err
 		}
-		if r > rev {
+		if r > rev && (maxBytes < 0 || logBytes-freed <= maxBytes) {
 			break
 		}
 		doomed = append(doomed, bytes.Clone(k))
+		freed += int64(len(v))
+		cut = max(cut, r)
+	}
+	cut = max(cut, rev)
+	if cut <= done {
+		return 0, nil
 	}
 	for _, k := range doomed {
 		if err := logb.Delete(k); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return meta.Put(keyCompacted, encodeRev(rev))
+	return freed, meta.Put(keyCompacted, encodeRev(cut))
 }
 
 func readInt(b *bbolt.Bucket, key []byte) (int64, error) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -115,6 +116,43 @@ func drain(t *testing.T, s store.Store, from, to int64) []store.Event {
 		}
 	}
 	return evs
+}
+
+// The watch history holds whole values, so a count of revisions alone lets
+// it grow with the values' size; HistoryBytes bounds it, also across a
+// reopen, which has to learn the size of what the file already holds.
+func TestHistoryIsBoundedInBytes(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "wharf.db")
+	value := strings.Repeat("v", 1000) // a record of 1,007 bytes
+	opts := bolt.Options{HistoryBytes: 5000}
+	s := open(t, path, opts)
+	var last int64
+	for range 12 {
+		last = mustPut(t, s, "h/k", value)
+	}
+	keeps := func(n int64) {
+		t.Helper()
+		if _, err := s.Watch(ctx, "h/", last-n-1); !errors.Is(err, store.ErrCompacted) {
+			t.Fatalf("Watch(%d) with %d revisions of history = %v; want ErrCompacted", last-n-1, n, err)
+		}
+		if evs := drain(t, s, last-n, last); int64(len(evs)) != n || evs[0].KV.Revision != last-n+1 || string(evs[0].KV.Value) != value {
+			t.Fatalf("Watch(%d) replayed %d events; want the last %d in full", last-n, len(evs), n)
+		}
+	}
+	keeps(4) // 4 records are 4,028 bytes, 5 would be 5,035
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, path, opts)
+	last = mustPut(t, s, "h/k", value)
+	keeps(4)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, path, bolt.Options{HistoryBytes: 2500})
+	last = mustPut(t, s, "h/k", value)
+	keeps(2)
 }
 
 func TestHistoryIsTrimmed(t *testing.T) {
@@ -277,7 +315,7 @@ func TestCommitOutcomesAreTruthful(t *testing.T) {
 
 func TestOpenRejectsBadOptions(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "wharf.db")
-	for _, opts := range []bolt.Options{{History: -1}, {WatchBuffer: -1}, {LockTimeout: -time.Second}} {
+	for _, opts := range []bolt.Options{{History: -1}, {HistoryBytes: -1}, {WatchBuffer: -1}, {LockTimeout: -time.Second}} {
 		if s, err := bolt.Open(path, opts); err == nil {
 			s.Close()
 			t.Errorf("Open with %+v succeeded", opts)

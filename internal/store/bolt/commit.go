@@ -155,6 +155,7 @@ func (s *Store) apply(batch []*commitReq) (batchOutcome, error) {
 	meta, kv, logb := tx.Bucket(bucketMeta), tx.Bucket(bucketKV), tx.Bucket(bucketLog)
 	out := batchOutcome{rev: s.rev, results: make([]commitResult, len(batch))}
 	var record []byte
+	var added int64 // bytes of log records written
 	for i, req := range batch {
 		conflict, err := checkConds(kv, req.txn.Conds)
 		if err != nil {
@@ -179,6 +180,7 @@ func (s *Store) apply(batch []*commitReq) (batchOutcome, error) {
 			if err := logb.Put(encodeRev(rev), append([]byte(nil), record...)); err != nil {
 				return batchOutcome{}, &txnError{index: i, err: err}
 			}
+			added += int64(len(record))
 		}
 		out.rev = rev
 		out.results[i].rev = rev
@@ -189,15 +191,15 @@ func (s *Store) apply(batch []*commitReq) (batchOutcome, error) {
 	if err := meta.Put(keyRev, encodeRev(out.rev)); err != nil {
 		return batchOutcome{}, err
 	}
-	if cut := out.rev - s.history; cut > 0 {
-		if err := compactTo(meta, logb, cut); err != nil {
-			return batchOutcome{}, err
-		}
+	freed, err := trimLog(meta, logb, out.rev-s.history, s.logBytes.Load()+added, s.historyMax)
+	if err != nil {
+		return batchOutcome{}, err
 	}
 	if err := tx.Commit(); err != nil {
 		return batchOutcome{}, err
 	}
 	committed = true
+	s.logBytes.Add(added - freed)
 	return out, nil
 }
 
