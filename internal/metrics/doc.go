@@ -21,7 +21,7 @@
 // A task that reserved no CPU (or memory) counts for nothing in that metric.
 //
 // Samples are kept in memory as one-minute points: 60 minutes per service,
-// 15 per running task. They are lost when the server restarts and are per
+// 5 per running task. They are lost when the server restarts and are per
 // server: with several servers, each holds the samples of the agents that
 // reach it.
 //

@@ -37,8 +37,8 @@ type sample struct {
 }
 
 // slot is a point as a ring keeps it: single precision, half a point's
-// size. Every task with stats has a ring of fifteen, so with a million tasks
-// this is hundreds of megabytes; a minute's sums need no more than seven
+// size. Every task with stats has a ring of them, so with a million tasks
+// this is a hundred megabytes or more; a minute's sums need no more than seven
 // significant digits.
 type slot struct {
 	minute                           int32 // Unix minute; 0: empty slot

@@ -40,7 +40,8 @@ type Config struct {
 	Log   *slog.Logger
 	Now   func() time.Time // nil: time.Now
 	// ServiceMinutes and TaskMinutes are how many one-minute points are
-	// kept per service (default 60) and per running task (default 15).
+	// kept per service (default 60) and per running task (default 5: a
+	// million running tasks hold 120 MB of them).
 	ServiceMinutes, TaskMinutes int
 }
 
@@ -96,7 +97,7 @@ func New(cfg Config) *Utilization {
 		u.svcMinutes = 60
 	}
 	if u.taskMinutes <= 0 {
-		u.taskMinutes = 15
+		u.taskMinutes = 5
 	}
 	return u
 }
