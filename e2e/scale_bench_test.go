@@ -52,6 +52,7 @@ import (
 // WHARF_SCALE_TASKS and WHARF_SCALE_INSTANCES make it smaller for a trial,
 // WHARF_SCALE_CALLERS changes the number of RunTask callers,
 // WHARF_SCALE_FILL_MINUTES bounds the time spent placing,
+// WHARF_SCALE_GOGC sets the server's GOGC (default: Go's),
 // WHARF_SCALE_DESCRIBE_ROUNDS sets how many rounds of 1,000 DescribeTasks
 // calls are measured (3; each round's figures are printed), and placing
 // stops when the simulator's own memory passes WHARF_SCALE_SIM_MAX_MIB
@@ -104,7 +105,11 @@ func BenchmarkScale(b *testing.B) {
 			cg.remove()
 		}
 	})
-	srv := startEnv(b, append(testEnv(), "GOMEMLIMIT="+goLimit), args...)
+	srvEnv := append(testEnv(), "GOMEMLIMIT="+goLimit)
+	if g := os.Getenv("WHARF_SCALE_GOGC"); g != "" {
+		srvEnv = append(srvEnv, "GOGC="+g) // the server's collector, for experiments
+	}
+	srv := startEnv(b, srvEnv, args...)
 	pid := srv.cmd.Process.Pid
 	if limit := envInt(b, "WHARF_SCALE_MEMORY_LIMIT_MIB", 4096); limit > 0 {
 		var err error
@@ -271,15 +276,21 @@ func BenchmarkScale(b *testing.B) {
 		ecstest.ReportLatency(b, lat, "describe")
 		// What the server warned of while it was loaded (a follower of the
 		// store dropped for falling behind, a slow commit) explains spikes.
-		var warns []string
-		for line := range strings.Lines(srv.output()) {
-			if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
-				warns = append(warns, strings.TrimSpace(line))
+		// The simulator's say why its agents fell behind, if they did.
+		for _, p := range []struct {
+			name string
+			proc *proc
+		}{{"server", srv}, {"simulator", simProc}} {
+			var warns []string
+			for line := range strings.Lines(p.proc.output()) {
+				if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
+					warns = append(warns, strings.TrimSpace(line))
+				}
 			}
-		}
-		progress(b, "the server logged %d warnings or errors", len(warns))
-		for _, w := range warns[:min(len(warns), 20)] {
-			progress(b, "  %s", w)
+			progress(b, "the %s logged %d warnings or errors", p.name, len(warns))
+			for _, w := range warns[:min(len(warns), 20)] {
+				progress(b, "  %s", w)
+			}
 		}
 		rss, err := procStatus(pid, "VmRSS")
 		if err != nil {

@@ -50,24 +50,37 @@ func (a *API) describeTasks(ctx context.Context, in *model.DescribeTasksRequest,
 		return nil, err
 	}
 	cluster := c.ClusterName
-	failures := []model.Failure{}
-	for _, ref := range in.Tasks {
+	// Every task is read in one consistent read (one bbolt transaction, one
+	// etcd round trip); tasks and failures keep the order asked for.
+	keys := make([]string, 0, len(in.Tasks))
+	early := make([]*model.Failure, len(in.Tasks)) // refs that need no read
+	for i, ref := range in.Tasks {
 		arnCluster, id, err := parseTaskRef(ref)
-		if err != nil {
-			failures = append(failures, model.Failure{Arn: ref, Reason: reasonMissing, Detail: "not a task ID or ARN"})
+		switch {
+		case err != nil:
+			early[i] = &model.Failure{Arn: ref, Reason: reasonMissing, Detail: "not a task ID or ARN"}
+		case arnCluster != "" && arnCluster != cluster:
+			early[i] = &model.Failure{Arn: ref, Reason: reasonMissing, Detail: "the task ARN names cluster " + arnCluster + ", not " + cluster}
+		default:
+			keys = append(keys, state.TaskKey(cluster, id))
+		}
+	}
+	kvs, err := store.GetMany(ctx, a.st, keys)
+	if err != nil {
+		return nil, err
+	}
+	failures := []model.Failure{}
+	for i := range in.Tasks {
+		if early[i] != nil {
+			failures = append(failures, *early[i])
 			continue
 		}
-		if arnCluster != "" && arnCluster != cluster {
-			failures = append(failures, model.Failure{Arn: ref, Reason: reasonMissing, Detail: "the task ARN names cluster " + arnCluster + ", not " + cluster})
-			continue
-		}
-		kv, err := a.st.Get(ctx, state.TaskKey(cluster, id))
-		if isNotFound(err) {
+		kv := kvs[0]
+		kvs = kvs[1:]
+		if kv.Value == nil {
+			_, id, _ := parseTaskRef(in.Tasks[i])
 			failures = append(failures, model.Failure{Arn: a.arns.Task(cluster, id), Reason: reasonMissing})
 			continue
-		}
-		if err != nil {
-			return nil, err
 		}
 		if err := emit(kv.Value, withTags); err != nil {
 			return nil, fmt.Errorf("task %s: %w", kv.Key, err)

@@ -69,6 +69,13 @@ type fenced struct {
 	fence *Fence
 }
 
+var _ store.MultiGetter = (*fenced)(nil)
+
+// GetMany reads through, in one read where the store can.
+func (s *fenced) GetMany(ctx context.Context, keys []string) ([]store.KV, error) {
+	return store.GetMany(ctx, s.Store, keys)
+}
+
 func (s *fenced) Commit(ctx context.Context, txn store.Txn) (int64, error) {
 	c := s.fence.cond.Load()
 	if c == nil {

@@ -104,6 +104,34 @@ type Event struct {
 	KV   KV
 }
 
+// MultiGetter is implemented by backends that read several keys in one
+// consistent read: one read transaction, one round trip. GetMany returns
+// one KV per key, in order; a key that is absent has a zero KV (nil Value,
+// Revision 0) rather than an error.
+type MultiGetter interface {
+	GetMany(ctx context.Context, keys []string) ([]KV, error)
+}
+
+// GetMany reads the keys with st's GetMany where it has one, else one Get
+// each. Results are as MultiGetter's.
+func GetMany(ctx context.Context, st Store, keys []string) ([]KV, error) {
+	if mg, ok := st.(MultiGetter); ok {
+		return mg.GetMany(ctx, keys)
+	}
+	out := make([]KV, len(keys))
+	for i, k := range keys {
+		kv, err := st.Get(ctx, k)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[i] = kv
+	}
+	return out, nil
+}
+
 // Store is the contract every backend implements. Keys are ordered bytewise.
 // All methods are safe for concurrent use.
 //

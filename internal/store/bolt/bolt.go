@@ -79,7 +79,10 @@ type Store struct {
 	hub hub
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store       = (*Store)(nil)
+	_ store.MultiGetter = (*Store)(nil)
+)
 
 // Open opens (creating if needed) the store file at path.
 func Open(path string, opts Options) (*Store, error) {
@@ -203,6 +206,38 @@ func (s *Store) Get(ctx context.Context, key string) (store.KV, error) {
 		return nil
 	})
 	return kv, s.wrap(err)
+}
+
+// GetMany implements store.MultiGetter with one read transaction.
+func (s *Store) GetMany(ctx context.Context, keys []string) ([]store.KV, error) {
+	if err := s.usable(ctx); err != nil {
+		return nil, err
+	}
+	for _, key := range keys {
+		if err := checkKey(key); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]store.KV, len(keys))
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketKV)
+		for i, key := range keys {
+			v := b.Get([]byte(key))
+			if v == nil {
+				continue
+			}
+			rev, val, err := decodeValue(v)
+			if err != nil {
+				return fmt.Errorf("key %q: %w", key, err)
+			}
+			out[i] = store.KV{Key: key, Value: bytes.Clone(val), Revision: rev}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.wrap(err)
+	}
+	return out, nil
 }
 
 // List reads from one bbolt read transaction, so the KVs and the revision

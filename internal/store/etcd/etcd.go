@@ -73,7 +73,10 @@ type Store struct {
 	watches sync.WaitGroup
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store       = (*Store)(nil)
+	_ store.MultiGetter = (*Store)(nil)
+)
 
 // Open connects to etcd and checks that it answers, so that a wrong
 // endpoint fails at start-up rather than at the first request.
@@ -180,6 +183,46 @@ func (s *Store) Get(ctx context.Context, key string) (store.KV, error) {
 	}
 	kv := resp.Kvs[0]
 	return store.KV{Key: key, Value: nonNil(kv.Value), Revision: kv.ModRevision}, nil
+}
+
+// getManyChunk keeps each transaction of GetMany under etcd's default
+// --max-txn-ops (128).
+const getManyChunk = 100
+
+// GetMany implements store.MultiGetter: one etcd transaction of reads per
+// hundred keys (each transaction a consistent read).
+func (s *Store) GetMany(ctx context.Context, keys []string) ([]store.KV, error) {
+	if err := s.usable(ctx); err != nil {
+		return nil, err
+	}
+	for _, key := range keys {
+		if key == "" {
+			return nil, errEmptyKey
+		}
+	}
+	out := make([]store.KV, len(keys))
+	for from := 0; from < len(keys); from += getManyChunk {
+		chunk := keys[from:min(from+getManyChunk, len(keys))]
+		ops := make([]clientv3.Op, len(chunk))
+		for i, key := range chunk {
+			ops[i] = clientv3.OpGet(s.kvPrefix + key)
+		}
+		cctx, cancel := s.bound(ctx)
+		resp, err := s.cli.Txn(cctx).Then(ops...).Commit()
+		cancel()
+		if err != nil {
+			return nil, s.wrap(ctx, err)
+		}
+		for i, r := range resp.Responses {
+			rr := r.GetResponseRange()
+			if rr == nil || len(rr.Kvs) == 0 {
+				continue
+			}
+			kv := rr.Kvs[0]
+			out[from+i] = store.KV{Key: chunk[i], Value: nonNil(kv.Value), Revision: kv.ModRevision}
+		}
+	}
+	return out, nil
 }
 
 // List is one etcd range read, so the KVs and the revision describe the

@@ -37,6 +37,55 @@ func testGetPutDelete(t *testing.T, s store.Store) {
 	wantKV(t, s, "clusters/a", "three", r3)
 }
 
+// GetMany answers each key in order, absent ones as zero KVs, through the
+// backend's own MultiGetter when it has one; with more keys than an etcd
+// transaction takes by default.
+func testGetMany(t *testing.T, s store.Store) {
+	var keys []string
+	want := map[string]int64{}
+	for i := range 130 {
+		key := fmt.Sprintf("tasks/c/%03d", i)
+		keys = append(keys, key)
+		if i%3 != 1 {
+			want[key] = put(t, s, key, "v"+key)
+		}
+	}
+	keys = append(keys, keys[0]) // twice
+	for _, gm := range []func(context.Context, []string) ([]store.KV, error){
+		func(ctx context.Context, keys []string) ([]store.KV, error) { return store.GetMany(ctx, s, keys) },
+		func(ctx context.Context, keys []string) ([]store.KV, error) {
+			mg, ok := s.(store.MultiGetter)
+			if !ok {
+				return store.GetMany(ctx, s, keys)
+			}
+			return mg.GetMany(ctx, keys)
+		},
+	} {
+		got, err := gm(t.Context(), keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(keys) {
+			t.Fatalf("GetMany of %d keys answered %d", len(keys), len(got))
+		}
+		for i, key := range keys {
+			rev, present := want[key]
+			switch {
+			case !present && (got[i].Value != nil || got[i].Revision != 0 || got[i].Key != ""):
+				t.Fatalf("GetMany[%d] (%s, absent) = %+v; want a zero KV", i, key, got[i])
+			case present && (got[i].Key != key || string(got[i].Value) != "v"+key || got[i].Revision != rev):
+				t.Fatalf("GetMany[%d] = %q %q rev %d; want %q %q rev %d", i, got[i].Key, got[i].Value, got[i].Revision, key, "v"+key, rev)
+			}
+		}
+	}
+	if got, err := store.GetMany(t.Context(), s, nil); err != nil || len(got) != 0 {
+		t.Fatalf("GetMany(no keys) = %v, %v", got, err)
+	}
+	if _, err := store.GetMany(t.Context(), s, []string{"tasks/c/000", ""}); err == nil || store.IsConflict(err) {
+		t.Fatalf("GetMany with an empty key = %v; want a plain error", err)
+	}
+}
+
 func testValues(t *testing.T, s store.Store) {
 	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
 	cases := []struct {

@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, f Features) {
 		run  func(t *testing.T, s store.Store)
 	}{
 		{"GetPutDelete", testGetPutDelete},
+		{"GetMany", testGetMany},
 		{"Values", testValues},
 		{"Revisions", testRevisions},
 		{"Conditions", testConditions},
