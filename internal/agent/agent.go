@@ -1,8 +1,8 @@
 // Package agent is Wharf's container agent: it registers a container instance,
 // long-polls the control plane for the tasks assigned to it, runs them through
-// a container runtime (one goroutine per task), and reports every change. Its
-// own memory is a cache: after a restart it re-registers the same instance and
-// re-adopts its containers by label.
+// a container runtime (a goroutine per task while it has something to do), and
+// reports every change. Its own memory is a cache: after a restart it
+// re-registers the same instance and re-adopts its containers by label.
 package agent
 
 import (
@@ -86,9 +86,9 @@ type Agent struct {
 	// taskDefs shares task definitions among the runners: a revision never
 	// changes, and an instance runs a hundred tasks of a few.
 	taskDefs map[string]model.TaskDefinition
-	logs     *logShipper // ships awslogs containers' output (logs.go)
-	pre      *prepuller  // nil unless Config.PrepullImages
-	ctx      context.Context
+	logs     *logShipper     // ships awslogs containers' output (logs.go)
+	pre      *prepuller      // nil unless Config.PrepullImages
+	ctx      context.Context // Run's: the runners step until it ends
 }
 
 // New checks the configuration and detects the host's resources.
@@ -160,12 +160,14 @@ func (a *Agent) InstanceArn() string {
 // Run registers the instance and serves it until ctx ends. Containers keep
 // running when the agent stops; the next agent on this host adopts them.
 func (a *Agent) Run(ctx context.Context) error {
+	a.ctx = ctx
 	if err := a.register(ctx); err != nil {
 		return err
 	}
 	a.log.Info("container instance registered", "cluster", a.cfg.Cluster, "instance", a.InstanceArn(),
 		"cpu", a.cfg.CPU, "memory_mib", a.cfg.MemoryMiB)
 	go a.watchRuntime(ctx)
+	go a.resync(ctx)
 	a.logs.start(ctx)
 	defer a.logs.stop()
 	if a.cfg.PrepullImages {
@@ -331,7 +333,7 @@ func (a *Agent) pollLoop(ctx context.Context) error {
 			failures = 0
 		}
 		since = out.Revision
-		a.reconcile(ctx, &out)
+		a.reconcile(&out)
 		if a.pre != nil {
 			a.pre.set(out.ServiceImages)
 		}
@@ -347,7 +349,7 @@ func (a *Agent) pollLoop(ctx context.Context) error {
 // runners for new ones, and tells runners of tasks the server no longer
 // lists to stop. A delta answer lists all the tasks in TaskArns and sends
 // only the changed ones.
-func (a *Agent) reconcile(ctx context.Context, out *agentproto.PollTasksResponse) {
+func (a *Agent) reconcile(out *agentproto.PollTasksResponse) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	listed := make(map[string]bool, len(out.Tasks)+len(out.TaskArns))
@@ -386,7 +388,7 @@ func (a *Agent) reconcile(ctx context.Context, out *agentproto.PollTasksResponse
 		}
 		r := newRunner(a, t)
 		a.runners[r.arn] = r
-		go r.run(ctx)
+		r.poke()
 	}
 	for arn, r := range a.runners {
 		if !listed[arn] {
@@ -474,6 +476,32 @@ func (a *Agent) wakeFor(ev runtime.Event) {
 		return
 	}
 	r.poke()
+}
+
+// resync pokes each runner whose latest round is ResyncInterval old, so that
+// what no event tells of (a dependency's start timeout, a missed event, a
+// report to retry) is seen at least that often. It looks several times an
+// interval, so the rounds stay spread over it as the tasks came rather than
+// all falling on one tick.
+func (a *Agent) resync(ctx context.Context) {
+	every := a.cfg.ResyncInterval
+	look := min(every, max(every/8, 10*time.Millisecond))
+	tick := time.NewTicker(look)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		now := time.Now()
+		a.mu.Lock()
+		for _, r := range a.runners {
+			// Due one look early: the next look would be late.
+			r.resyncDue(now, every-look)
+		}
+		a.mu.Unlock()
+	}
 }
 
 func (a *Agent) wakeAll() {

@@ -72,7 +72,7 @@ func (r *runner) taskNetworkReady(ctx context.Context, latest *agentproto.AgentT
 		return false
 	}
 	r.net = &n
-	r.log.Debug("task network ready", "address", n.IPv4, "network", n.Network)
+	r.logger().Debug("task network ready", "address", n.IPv4, "network", n.Network)
 	return true
 }
 
@@ -100,7 +100,7 @@ func (r *runner) releaseTaskNetwork(ctx context.Context, latest *agentproto.Agen
 		return
 	}
 	if err := tn.RemoveTaskNetwork(ctx, pauseName(r.arn)); err != nil {
-		r.log.Warn("remove the task's network namespace", "err", err)
+		r.logger().Warn("remove the task's network namespace", "err", err)
 	}
 }
 

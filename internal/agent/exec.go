@@ -33,7 +33,7 @@ func (r *runner) execAsked(ctx context.Context, latest *agentproto.AgentTask) {
 		if c := r.find(s.Container); c != nil && c.status == statusRunning {
 			id = c.id
 		}
-		r.log.Info("exec session", "session", s.ID, "container", s.Container, "tty", s.Tty)
+		r.logger().Info("exec session", "session", s.ID, "container", s.Container, "tty", s.Tty)
 		go r.a.serveExec(ctx, id, s)
 	}
 }

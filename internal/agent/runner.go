@@ -31,21 +31,27 @@ const secretsFailure = "ResourceInitializationError: unable to pull secrets or r
 // (ECS_CONTAINER_START_TIMEOUT's default on Linux).
 const defaultStartTimeout = 3 * time.Minute
 
-// runner drives one task. Its goroutine is the only writer of the task's local
-// state; the agent hands it the server's latest view through update and wakes
-// it on runtime events. Every step re-reads the runtime, so missed events and
-// restarts cost nothing but a little latency.
+// runner drives one task. A goroutine steps it while there is something to
+// do (poke starts one; it ends when no round is asked for), so a steady task
+// costs no goroutine; only one steps a runner at a time, and it is the only
+// writer of the task's local state. The agent hands the runner the server's
+// latest view through update and pokes it on runtime events and at each
+// resync (Agent.resync). Every step re-reads the runtime, so missed events
+// and restarts cost nothing but a little latency.
 type runner struct {
 	a   *Agent
 	arn string
-	log *slog.Logger
 
-	mu     sync.Mutex
-	latest agentproto.AgentTask // the server's view of the task
-	forgot bool                 // the server no longer lists the task
-	wake   chan struct{}
+	mu      sync.Mutex
+	latest  agentproto.AgentTask // the server's view of the task
+	forgot  bool                 // the server no longer lists the task
+	pending bool                 // a round is asked for
+	active  bool                 // a goroutine steps the runner
+	done    bool                 // stopped and acknowledged: only retention is left
+	last    time.Time            // when the latest round began
 
-	// Owned by the run goroutine.
+	// Owned by the goroutine stepping the runner, handed over under mu.
+	adopted    bool // the task's existing containers were looked for
 	ctrs       []*ctr
 	status     string
 	stopCode   model.TaskStopCode
@@ -75,29 +81,30 @@ func (c *ctr) essential() bool { return c.def.Essential == nil || *c.def.Essenti
 func newRunner(a *Agent, t agentproto.AgentTask) *runner {
 	r := &runner{
 		a: a, arn: t.Task.TaskArn, latest: t,
-		log:    a.log.With("task", t.Task.TaskArn),
-		wake:   make(chan struct{}, 1),
 		status: statusPending,
 		// Requests made before this runner existed are history: only a
 		// count that grows from here restarts a container.
 		restarted: maps.Clone(t.Restarts),
 	}
-	serverSawCreated := map[string]bool{}
-	for _, c := range t.Task.Containers {
-		if c.RuntimeId != "" || c.LastStatus == statusRunning || c.LastStatus == statusStopped {
-			serverSawCreated[c.Name] = true
-		}
-	}
-	for i := range t.TaskDefinition.ContainerDefinitions {
-		cd := &t.TaskDefinition.ContainerDefinitions[i]
-		c := &ctr{def: cd, status: statusPending}
+	defs := t.TaskDefinition.ContainerDefinitions
+	ctrs := make([]ctr, len(defs)) // one allocation for all of them
+	r.ctrs = make([]*ctr, len(defs))
+	for i := range defs {
+		cd := &defs[i]
+		ctrs[i] = ctr{def: cd, status: statusPending}
 		// A container the server already knew as created, which the runtime
 		// no longer has, was removed behind our back: never make it again.
-		c.started = serverSawCreated[cd.Name]
-		r.ctrs = append(r.ctrs, c)
+		ctrs[i].started = slices.ContainsFunc(t.Task.Containers, func(c model.Container) bool {
+			return c.Name == cd.Name && (c.RuntimeId != "" || c.LastStatus == statusRunning || c.LastStatus == statusStopped)
+		})
+		r.ctrs[i] = &ctrs[i]
 	}
 	return r
 }
+
+// logger is the runner's logger, made when something is logged rather than
+// kept: a handler per task costs more than the rare line.
+func (r *runner) logger() *slog.Logger { return r.a.log.With("task", r.arn) }
 
 // update hands the runner the server's latest view and wakes it.
 func (r *runner) update(t agentproto.AgentTask) {
@@ -116,11 +123,36 @@ func (r *runner) forget() {
 	r.poke()
 }
 
+// poke asks the runner for a round. Once the task is done, or the agent's
+// context has ended, it does nothing.
 func (r *runner) poke() {
-	select {
-	case r.wake <- struct{}{}:
-	default:
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ask()
+}
+
+// resyncDue pokes the runner unless a round is under way or began within
+// fresh of now.
+func (r *runner) resyncDue(now time.Time, fresh time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.active && now.Sub(r.last) >= fresh {
+		r.ask()
 	}
+}
+
+// ask is poke with r.mu held: it starts a goroutine to step the runner
+// unless one already does.
+func (r *runner) ask() {
+	if r.done {
+		return
+	}
+	r.pending = true
+	if r.active || r.a.ctx.Err() != nil {
+		return
+	}
+	r.active = true
+	go r.drain()
 }
 
 func (r *runner) view() (agentproto.AgentTask, bool) {
@@ -129,35 +161,54 @@ func (r *runner) view() (agentproto.AgentTask, bool) {
 	return r.latest, r.forgot
 }
 
-// run drives the task to its end, then keeps its stopped containers for the
-// retention time and removes them.
-func (r *runner) run(ctx context.Context) {
-	defer r.a.removeRunner(r.arn)
-	r.adopt(ctx)
-	tick := time.NewTicker(r.a.cfg.ResyncInterval)
-	defer tick.Stop()
-	for !r.step(ctx) {
-		select {
-		case <-ctx.Done():
+// drain steps the runner while rounds are asked for, the first one after
+// looking for the task's existing containers, and returns when none is.
+// Once the task is stopped and acknowledged it hands it to retire.
+func (r *runner) drain() {
+	ctx := r.a.ctx
+	for {
+		r.mu.Lock()
+		if !r.pending || ctx.Err() != nil {
+			r.active = false
+			r.mu.Unlock()
 			return
-		case <-r.wake:
-		case <-tick.C:
+		}
+		r.pending, r.last = false, time.Now()
+		r.mu.Unlock()
+		if !r.adopted {
+			r.adopt(ctx)
+			r.adopted = true
+		}
+		if r.step(ctx) {
+			r.retire(ctx)
+			return
 		}
 	}
-	r.log.Info("task stopped", "stop_code", r.stopCode, "reason", r.stopReason)
-	select {
-	case <-ctx.Done():
-		return
-	case <-time.After(r.a.cfg.ContainerRetention):
-	}
-	for _, c := range r.ctrs {
-		if c.id == "" {
-			continue
+}
+
+// retire keeps the stopped task's containers for the retention time, with no
+// goroutine waiting, then removes them and the runner. Pokes meanwhile do
+// nothing. When the agent stops first, the containers stay for the next
+// agent's sweep.
+func (r *runner) retire(ctx context.Context) {
+	r.logger().Info("task stopped", "stop_code", r.stopCode, "reason", r.stopReason)
+	r.mu.Lock()
+	r.done, r.active = true, false
+	r.mu.Unlock()
+	time.AfterFunc(r.a.cfg.ContainerRetention, func() {
+		if ctx.Err() != nil {
+			return
 		}
-		if err := r.a.rt.Remove(ctx, c.id); err != nil && !errors.Is(err, runtime.ErrNotFound) {
-			r.log.Warn("remove stopped container", "container", c.def.Name, "err", err)
+		for _, c := range r.ctrs {
+			if c.id == "" {
+				continue
+			}
+			if err := r.a.rt.Remove(ctx, c.id); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+				r.logger().Warn("remove stopped container", "container", c.def.Name, "err", err)
+			}
 		}
-	}
+		r.a.removeRunner(r.arn)
+	})
 }
 
 // adopt finds the task's containers that already exist (after an agent
@@ -165,7 +216,7 @@ func (r *runner) run(ctx context.Context) {
 func (r *runner) adopt(ctx context.Context) {
 	states, err := r.a.rt.List(ctx, map[string]string{labelTaskArn: r.arn})
 	if err != nil {
-		r.log.Warn("list task containers", "err", err)
+		r.logger().Warn("list task containers", "err", err)
 		return
 	}
 	for _, st := range states {
@@ -205,7 +256,7 @@ func (r *runner) step(ctx context.Context) bool {
 		case r.essentialExited() != nil:
 			c := r.essentialExited()
 			r.beginStop(model.TaskStopCodeEssentialContainerExited, "Essential container in task exited")
-			r.log.Info("essential container exited", "container", c.def.Name, "exit_code", model.Val(c.exitCode))
+			r.logger().Info("essential container exited", "container", c.def.Name, "exit_code", model.Val(c.exitCode))
 		default:
 			r.startReady(ctx, &latest)
 		}
@@ -224,7 +275,7 @@ func (r *runner) step(ctx context.Context) bool {
 	rep := r.report(&latest)
 	if r.acked == nil || !rep.Equal(r.acked) {
 		if err := r.a.submit(ctx, rep); err != nil {
-			r.log.Warn("report task state; will retry", "status", rep.Status, "err", err)
+			r.logger().Warn("report task state; will retry", "status", rep.Status, "err", err)
 			return false
 		}
 		r.acked = rep
@@ -277,7 +328,7 @@ func (r *runner) refresh(ctx context.Context) bool {
 func (r *runner) runtimeTrouble(err error) {
 	if msg := err.Error(); msg != r.waitingErr {
 		r.waitingErr = msg
-		r.log.Warn("container runtime unavailable; will retry", "err", err)
+		r.logger().Warn("container runtime unavailable; will retry", "err", err)
 	}
 }
 
@@ -310,7 +361,7 @@ func (r *runner) beginStop(code model.TaskStopCode, reason string) {
 }
 
 func (r *runner) fail(reason string) {
-	r.log.Warn("task failed to start", "reason", reason)
+	r.logger().Warn("task failed to start", "reason", reason)
 	r.beginStop(model.TaskStopCodeTaskFailedToStart, reason)
 }
 
@@ -326,7 +377,7 @@ func (r *runner) stopAll(ctx context.Context) {
 		go func(c *ctr) {
 			defer wg.Done()
 			if err := r.a.rt.Stop(ctx, c.id, r.stopGrace(c.def)); err != nil && !errors.Is(err, runtime.ErrNotFound) {
-				r.log.Warn("stop container", "container", c.def.Name, "err", err)
+				r.logger().Warn("stop container", "container", c.def.Name, "err", err)
 			}
 		}(c)
 	}
@@ -472,7 +523,7 @@ func (r *runner) startOne(ctx context.Context, c *ctr, latest *agentproto.AgentT
 		return fmt.Errorf("CannotStartContainerError: %v", err)
 	}
 	c.started = true
-	r.log.Debug("container started", "container", c.def.Name, "id", c.id)
+	r.logger().Debug("container started", "container", c.def.Name, "id", c.id)
 	return nil
 }
 
@@ -484,7 +535,7 @@ func (r *runner) ensureImage(ctx context.Context, ref string) error {
 	if ok {
 		return nil
 	}
-	r.log.Info("pulling image", "image", ref)
+	r.logger().Info("pulling image", "image", ref)
 	if err := r.a.rt.Pull(ctx, ref); err != nil {
 		if errors.Is(err, runtime.ErrUnavailable) {
 			return err
@@ -508,12 +559,12 @@ func (r *runner) restartAsked(ctx context.Context, latest *agentproto.AgentTask)
 			r.restarted = map[string]int{}
 		}
 		r.restarted[c.def.Name] = want
-		r.log.Info("restarting a container on request", "container", c.def.Name)
+		r.logger().Info("restarting a container on request", "container", c.def.Name)
 		if err := r.a.rt.Stop(ctx, c.id, stopTimeout(c.def)); err != nil {
-			r.log.Warn("restart: stopping the container failed", "container", c.def.Name, "err", err)
+			r.logger().Warn("restart: stopping the container failed", "container", c.def.Name, "err", err)
 		}
 		if err := r.a.rt.Start(ctx, c.id); err != nil {
-			r.log.Warn("restart: starting the container again failed", "container", c.def.Name, "err", err)
+			r.logger().Warn("restart: starting the container again failed", "container", c.def.Name, "err", err)
 		}
 	}
 }
