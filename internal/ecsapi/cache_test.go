@@ -118,3 +118,32 @@ func TestInstanceCacheFollowsTheStore(t *testing.T) {
 		t.Fatal("instances waited for a future revision and returned without error")
 	}
 }
+
+// A revision that places several tasks on one instance reaches the index
+// one event at a time. A poll answered in between must not be handed that
+// revision, or its next poll (changes after it) never sees the rest.
+func TestTaskIndexClaimsOnlyWholeRevisions(t *testing.T) {
+	x := newTaskIndex(nil, slog.New(slog.DiscardHandler))
+	x.load(nil, 5)
+	close(x.ready)
+	ev := func(id string, rev int64, last bool) store.Event {
+		op := putTask(id, "i1", "family:batch", "PENDING")
+		return store.Event{Type: store.EventPut, KV: store.KV{Key: op.Key, Value: op.Value, Revision: rev}, Last: last}
+	}
+	x.apply(ev("t1", 6, false))
+	changed, _, _, rev := x.tasksSince("i1", 5, true)
+	if rev != 5 || !slices.Equal(changed, []string{state.TaskKey("c", "t1")}) {
+		t.Fatalf("mid-revision: tasksSince = %v at revision %d; want t1 at revision 5 (6 is not whole yet)", changed, rev)
+	}
+	x.apply(ev("t2", 6, true))
+	changed, _, _, rev = x.tasksSince("i1", 5, true)
+	slices.Sort(changed)
+	if rev != 6 || !slices.Equal(changed, []string{state.TaskKey("c", "t1"), state.TaskKey("c", "t2")}) {
+		t.Fatalf("after the revision: tasksSince = %v at revision %d; want t1 and t2 at revision 6", changed, rev)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	if err := x.fresh(ctx, 6); err != nil {
+		t.Fatalf("fresh(6) after the revision's last event: %v", err)
+	}
+}

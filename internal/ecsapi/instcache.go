@@ -108,7 +108,7 @@ func (c *instanceCache) apply(ev store.Event) {
 		}
 		c.noteLocked(cluster, id)
 	}
-	if ev.KV.Revision > c.rev {
+	if ev.Last && ev.KV.Revision > c.rev { // once the whole revision is in
 		c.rev = ev.KV.Revision
 		c.caughtUp.Broadcast()
 	}

@@ -98,7 +98,11 @@ func (x *taskIndex) apply(ev store.Event) {
 		}
 		x.setLocked(ev.KV.Key, e, ev.KV.Revision)
 	}
-	if ev.KV.Revision > x.rev {
+	// The index reflects a revision only once all of it is in: a poll
+	// answered between two tasks of one RunTask would hand the agent that
+	// revision, and its next poll, asking for changes after it, would
+	// never see the second task.
+	if ev.Last && ev.KV.Revision > x.rev {
 		x.rev = ev.KV.Revision
 		x.caughtUp.Broadcast()
 	}

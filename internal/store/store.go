@@ -102,6 +102,13 @@ func (t EventType) String() string {
 type Event struct {
 	Type EventType
 	KV   KV
+	// Last marks the last event of its revision that the watch delivers:
+	// a watch delivers a revision's events together, and a consumer that
+	// has applied the one marked Last has all of that revision under its
+	// prefix. One transaction can change many keys (a RunTask places ten
+	// tasks at once); a view that claimed a revision after its first event
+	// would answer readers with half of it.
+	Last bool
 }
 
 // MultiGetter is implemented by backends that read several keys in one

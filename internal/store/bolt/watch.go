@@ -82,7 +82,8 @@ func (s *Store) pump(ctx context.Context, w *watcher, from, head int64) {
 			s.log.Warn("store watch ended during replay", "prefix", w.prefix, "at", next, "err", err)
 			return
 		}
-		for _, ev := range events {
+		for i, ev := range events {
+			ev.Last = i == len(events)-1 || events[i+1].KV.Revision != ev.KV.Revision
 			if !w.send(ctx, ev) {
 				return
 			}
@@ -98,10 +99,13 @@ func (s *Store) pump(ctx context.Context, w *watcher, from, head int64) {
 		case <-w.stop:
 			return
 		}
-		for _, ev := range w.take() {
+		// The hub queues whole revisions, and a replay chunk ends on one.
+		events := w.take()
+		for i, ev := range events {
 			if ev.KV.Revision <= seen {
 				continue
 			}
+			ev.Last = i == len(events)-1 || events[i+1].KV.Revision != ev.KV.Revision
 			if !w.send(ctx, ev) {
 				return
 			}

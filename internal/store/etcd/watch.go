@@ -90,9 +90,13 @@ func (s *Store) pump(ctx context.Context, prefix string, wch clientv3.WatchChan,
 			}
 			return
 		}
-		for _, ev := range resp.Events {
+		// etcd never splits a revision across watch responses (this
+		// watch asks for no fragmenting).
+		for i, ev := range resp.Events {
+			e := s.event(ev)
+			e.Last = i == len(resp.Events)-1 || resp.Events[i+1].Kv.ModRevision != ev.Kv.ModRevision
 			select {
-			case out <- s.event(ev):
+			case out <- e:
 			case <-ctx.Done():
 				return
 			case <-s.done:

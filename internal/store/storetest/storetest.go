@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, f Features) {
 		{"WatchLive", testWatchLive},
 		{"WatchPrefix", testWatchPrefix},
 		{"WatchDeletes", testWatchDeletes},
+		{"WatchMarksLastOfRevision", testWatchMarksLastOfRevision},
 		{"WatchReplayMeetsLive", testWatchReplayMeetsLive},
 		{"WatchManyWatchers", testWatchManyWatchers},
 		{"WatchCancel", testWatchCancel},

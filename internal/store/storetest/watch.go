@@ -124,6 +124,37 @@ func testWatchPrefix(t *testing.T, s store.Store) {
 	}
 }
 
+// Each revision's last event for the watch's prefix is marked Last, in
+// replay and live alike, so a view knows when it holds a whole revision.
+func testWatchMarksLastOfRevision(t *testing.T, s store.Store) {
+	start := revision(t, s)
+	live := watch(t, s, "m/a/", start)
+	ops := func(keys ...string) store.Txn {
+		var txn store.Txn
+		for _, k := range keys {
+			txn.Ops = append(txn.Ops, store.Op{Key: k, Value: []byte(k)})
+		}
+		return txn
+	}
+	commit(t, s, ops("m/a/1", "m/a/2", "m/b/x", "m/a/3", "m/b/y"))
+	commit(t, s, ops("m/a/4"))
+	commit(t, s, ops("m/b/z"))
+	commit(t, s, store.Txn{Ops: []store.Op{{Key: "m/a/1", Delete: true}, {Key: "m/a/5", Value: []byte("5")}}})
+	replay := watch(t, s, "m/a/", start)
+	want := []struct {
+		key  string
+		last bool
+	}{{"m/a/1", false}, {"m/a/2", false}, {"m/a/3", true}, {"m/a/4", true}, {"m/a/1", false}, {"m/a/5", true}}
+	for name, ch := range map[string]<-chan store.Event{"live": live, "replay": replay} {
+		for i, w := range want {
+			ev := next(t, ch)
+			if ev.KV.Key != w.key || ev.Last != w.last {
+				t.Fatalf("%s watch, event %d: %s Last=%v; want %s Last=%v", name, i, ev.KV.Key, ev.Last, w.key, w.last)
+			}
+		}
+	}
+}
+
 func testWatchDeletes(t *testing.T, s store.Store) {
 	ra := put(t, s, "d/a", "a")
 	ch := watch(t, s, "d/", ra)
