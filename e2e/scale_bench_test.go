@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,7 +53,8 @@ import (
 // WHARF_SCALE_TASKS and WHARF_SCALE_INSTANCES make it smaller for a trial,
 // WHARF_SCALE_CALLERS changes the number of RunTask callers,
 // WHARF_SCALE_FILL_MINUTES bounds the time spent placing,
-// WHARF_SCALE_GOGC sets the server's GOGC (default: Go's),
+// WHARF_SCALE_OUTPUT_DIR keeps both processes' whole output there
+// (server.log, simulator.log), WHARF_SCALE_GOGC sets the server's GOGC (default: Go's),
 // WHARF_SCALE_DESCRIBE_ROUNDS sets how many rounds of 1,000 DescribeTasks
 // calls are measured (3; each round's figures are printed), and placing
 // stops when the simulator's own memory passes WHARF_SCALE_SIM_MAX_MIB
@@ -285,6 +287,11 @@ func BenchmarkScale(b *testing.B) {
 			for line := range strings.Lines(p.proc.output()) {
 				if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
 					warns = append(warns, strings.TrimSpace(line))
+				}
+			}
+			if dir := os.Getenv("WHARF_SCALE_OUTPUT_DIR"); dir != "" {
+				if err := os.WriteFile(filepath.Join(dir, p.name+".log"), []byte(p.proc.output()), 0o644); err != nil {
+					b.Error(err)
 				}
 			}
 			progress(b, "the %s logged %d warnings or errors", p.name, len(warns))
