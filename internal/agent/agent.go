@@ -85,7 +85,7 @@ type Agent struct {
 	runners     map[string]*runner
 	// taskDefs shares task definitions among the runners: a revision never
 	// changes, and an instance runs a hundred tasks of a few.
-	taskDefs map[string]model.TaskDefinition
+	taskDefs map[string]*model.TaskDefinition
 	logs     *logShipper     // ships awslogs containers' output (logs.go)
 	pre      *prepuller      // nil unless Config.PrepullImages
 	ctx      context.Context // Run's: the runners step until it ends
@@ -367,14 +367,17 @@ func (a *Agent) reconcile(out *agentproto.PollTasksResponse) {
 		}
 	}
 	if a.taskDefs == nil || len(a.taskDefs) > 256 {
-		a.taskDefs = map[string]model.TaskDefinition{}
+		a.taskDefs = map[string]*model.TaskDefinition{}
 	}
 	for i := range out.Tasks {
-		td := &out.Tasks[i].TaskDefinition
-		if have, ok := a.taskDefs[td.TaskDefinitionArn]; ok && td.TaskDefinitionArn != "" {
-			*td = have
+		td := out.Tasks[i].TaskDefinition
+		if td == nil {
+			continue
+		}
+		if have := a.taskDefs[td.TaskDefinitionArn]; have != nil && td.TaskDefinitionArn != "" {
+			out.Tasks[i].TaskDefinition = have
 		} else {
-			a.taskDefs[td.TaskDefinitionArn] = *td
+			a.taskDefs[td.TaskDefinitionArn] = td
 		}
 	}
 	for _, t := range out.Tasks {
@@ -382,6 +385,10 @@ func (a *Agent) reconcile(out *agentproto.PollTasksResponse) {
 			continue // changed, but no longer the instance's to run
 		}
 		listed[t.Task.TaskArn] = true
+		if t.TaskDefinition == nil {
+			a.log.Warn("the control plane sent a task without its task definition; ignoring this view of it", "task", t.Task.TaskArn)
+			continue
+		}
 		if r := a.runners[t.Task.TaskArn]; r != nil {
 			r.update(t)
 			continue

@@ -223,6 +223,7 @@ func (r *runner) adopt(ctx context.Context) {
 		for _, c := range r.ctrs {
 			if st.Labels[labelContainerName] == c.def.Name && c.id == "" {
 				c.id, c.st = st.ID, st
+				c.st.Labels = nil
 			}
 		}
 	}
@@ -304,6 +305,10 @@ func (r *runner) refresh(ctx context.Context) bool {
 			r.runtimeTrouble(err)
 			return false
 		}
+		// The labels are this agent's own, and read only to find the
+		// container: a copy kept per task is a sixth of a simulated
+		// task's memory.
+		st.Labels = nil
 		c.st = st
 		switch {
 		case st.Running():
@@ -484,7 +489,7 @@ func (r *runner) find(name string) *ctr {
 // one a previous attempt made) and starts it.
 func (r *runner) startOne(ctx context.Context, c *ctr, latest *agentproto.AgentTask) error {
 	if c.id == "" {
-		spec, err := buildSpec(&latest.Task, &latest.TaskDefinition, c.def, r.a.InstanceArn())
+		spec, err := buildSpec(&latest.Task, latest.TaskDefinition, c.def, r.a.InstanceArn())
 		if err != nil {
 			return fmt.Errorf("CannotCreateContainerError: %v", err)
 		}

@@ -22,13 +22,13 @@ func TestAddSecretsMergesLast(t *testing.T) {
 			Overrides: &model.TaskOverride{ContainerOverrides: []model.ContainerOverride{{
 				Name: "app", Environment: []model.KeyValuePair{{Name: "TOKEN", Value: "from-override"}, {Name: "EXTRA", Value: "x"}},
 			}}}},
-		TaskDefinition: model.TaskDefinition{Family: "web", Revision: model.Ptr(int32(1)), ContainerDefinitions: []model.ContainerDefinition{cd}},
+		TaskDefinition: &model.TaskDefinition{Family: "web", Revision: model.Ptr(int32(1)), ContainerDefinitions: []model.ContainerDefinition{cd}},
 		Secrets: map[string]map[string]string{
 			"app":   {"DB_PASSWORD": "s3cret", "TOKEN": "t0ken", "ONLY_SECRET": "only"},
 			"other": {"DB_PASSWORD": "not-for-app"},
 		},
 	}
-	s, err := buildSpec(&at.Task, &at.TaskDefinition, &cd, instArn)
+	s, err := buildSpec(&at.Task, at.TaskDefinition, &cd, instArn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,14 +42,14 @@ func TestAddSecretsMergesLast(t *testing.T) {
 
 	// A container without secrets keeps its environment as it is.
 	plain := model.ContainerDefinition{Name: "plain", Environment: []model.KeyValuePair{{Name: "A", Value: "1"}}}
-	s, _ = buildSpec(&at.Task, &at.TaskDefinition, &plain, instArn)
+	s, _ = buildSpec(&at.Task, at.TaskDefinition, &plain, instArn)
 	if err := addSecrets(&s, &agentproto.AgentTask{}, &plain); err != nil || !maps.Equal(s.Env, map[string]string{"A": "1"}) {
 		t.Fatalf("without secrets: Env %v, err %v", s.Env, err)
 	}
 
 	// A secret the server sent no value for is an error that names it, not its value.
 	at.Secrets = map[string]map[string]string{"app": {"DB_PASSWORD": "s3cret"}}
-	s, _ = buildSpec(&at.Task, &at.TaskDefinition, &cd, instArn)
+	s, _ = buildSpec(&at.Task, at.TaskDefinition, &cd, instArn)
 	err = addSecrets(&s, &at, &cd)
 	if err == nil || !strings.Contains(err.Error(), "TOKEN") || strings.Contains(err.Error(), "s3cret") {
 		t.Fatalf("missing value: err %v; want one naming TOKEN and no value", err)

@@ -60,7 +60,9 @@ type PollTasksResponse struct {
 // AgentTask is one assigned task and the definition to run it from.
 type AgentTask struct {
 	Task           model.Task           `json:"task"`
-	TaskDefinition model.TaskDefinition `json:"taskDefinition"`
+	// TaskDefinition is shared by the tasks of one revision, on both sides:
+	// an agent runs a hundred tasks of a few definitions. Read only.
+	TaskDefinition *model.TaskDefinition `json:"taskDefinition"`
 	// Restarts counts the restarts asked for each container (by name) with
 	// RestartContainer; the agent restarts a container when its count grows.
 	Restarts map[string]int `json:"restarts,omitempty"`

@@ -137,7 +137,7 @@ func (a *API) PollTasks(ctx context.Context, in *agentproto.PollTasksRequest) (*
 			td = &rec.TaskDefinition
 			defs[t.TaskDefinitionArn] = td
 		}
-		at := agentproto.AgentTask{Task: t.Task, TaskDefinition: *td, Restarts: t.Restarts, StopGraceSeconds: t.StopGraceSeconds,
+		at := agentproto.AgentTask{Task: t.Task, TaskDefinition: td, Restarts: t.Restarts, StopGraceSeconds: t.StopGraceSeconds,
 			ExecSessions: a.agentExecSessions(t)}
 		at.Task.DesiredStatus = agentDesiredStatus(t)
 		if err := a.resolveSecrets(ctx, &t.Task, &at); err != nil {

@@ -27,7 +27,7 @@ func (f fakeSecrets) Resolve(_ context.Context, valueFrom string) (string, error
 }
 
 func secretTask(secrets ...model.Secret) agentproto.AgentTask {
-	return agentproto.AgentTask{TaskDefinition: model.TaskDefinition{ContainerDefinitions: []model.ContainerDefinition{
+	return agentproto.AgentTask{TaskDefinition: &model.TaskDefinition{ContainerDefinitions: []model.ContainerDefinition{
 		{Name: "web", Secrets: secrets},
 		{Name: "sidecar"},
 	}}}
