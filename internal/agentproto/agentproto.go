@@ -59,7 +59,7 @@ type PollTasksResponse struct {
 
 // AgentTask is one assigned task and the definition to run it from.
 type AgentTask struct {
-	Task           model.Task           `json:"task"`
+	Task model.Task `json:"task"`
 	// TaskDefinition is shared by the tasks of one revision, on both sides:
 	// an agent runs a hundred tasks of a few definitions. Read only.
 	TaskDefinition *model.TaskDefinition `json:"taskDefinition"`
