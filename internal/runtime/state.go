@@ -32,7 +32,9 @@ type ContainerState struct {
 	Name    string
 	Image   string // the reference it was created from
 	ImageID string // the image's content id (digest)
-	Labels  map[string]string
+	// Labels are read only: a runtime may hand every caller the same map
+	// (labels never change after create).
+	Labels map[string]string
 
 	Status     Status
 	ExitCode   int // meaningful once Status is exited or dead

@@ -509,8 +509,7 @@ func (r *Runtime) Inspect(ctx context.Context, id string) (runtime.ContainerStat
 
 // snapshot copies the state so that callers cannot reach the runtime's maps.
 func (c *container) snapshot() runtime.ContainerState {
-	st := c.st
-	st.Labels = maps.Clone(c.st.Labels)
+	st := c.st // Labels shared: set once at create, read only
 	st.Ports = slices.Clone(c.st.Ports)
 	return st
 }
