@@ -23,6 +23,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"golang.org/x/time/rate"
 
 	"github.com/wharf-ecs/wharf/internal/ecstest"
 )
@@ -53,6 +54,7 @@ import (
 // WHARF_SCALE_TASKS and WHARF_SCALE_INSTANCES make it smaller for a trial,
 // WHARF_SCALE_CALLERS changes the number of RunTask callers,
 // WHARF_SCALE_FILL_MINUTES bounds the time spent placing,
+// WHARF_SCALE_RATE paces placing (700 tasks/s; 0: unpaced),
 // WHARF_SCALE_OUTPUT_DIR keeps both processes' whole output there
 // (server.log, simulator.log), WHARF_SCALE_GOGC sets the server's GOGC (default: Go's),
 // WHARF_SCALE_DESCRIBE_ROUNDS sets how many rounds of 1,000 DescribeTasks
@@ -201,10 +203,24 @@ func BenchmarkScale(b *testing.B) {
 				}
 			}
 		}()
+		// Placing is paced (WHARF_SCALE_RATE tasks/s, 0: as fast as the
+		// callers go): unpaced, the 16 callers outrun what ten thousand
+		// agents' reports leave of two cores, reports wait past the
+		// agents' 80 s timeout, and the retries snowball.
+		var pace *rate.Limiter
+		if r := envInt(b, "WHARF_SCALE_RATE", 700); r > 0 {
+			pace = rate.NewLimiter(rate.Limit(r), perCall*callers)
+		}
 		var wg sync.WaitGroup
 		for c := range callers {
 			wg.Go(func() {
 				for placed.Load() < int64(tasks) && (fillFor == 0 || time.Since(fill) < fillFor) && !simFull.Load() {
+					if pace != nil {
+						if err := pace.WaitN(ctx, perCall); err != nil {
+							b.Error(err)
+							return
+						}
+					}
 					out, err := client.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String(cluster), TaskDefinition: aws.String("scale"), Count: aws.Int32(perCall)})
 					if err != nil {
 						b.Errorf("RunTask: %v", err)
