@@ -151,21 +151,33 @@ func (c *simConfig) check() error {
 	return nil
 }
 
-// newSimHTTPClient is the one client all agents share. Each agent keeps one
-// long poll open and reconnects when the pool has no idle connection for
-// it; Go's default keeps 2 per host and would reconnect on nearly every
-// poll.
-func newSimHTTPClient(c *simConfig) *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
+// simHTTPShards is how many HTTP clients the agents share, round-robin.
+// One transport for ten thousand agents made its idle-connection lock the
+// simulator's bottleneck: tens of thousands of goroutines queued on it to
+// hand a connection back or take one, new connections were dialled instead,
+// and the process ran out of open files.
+const simHTTPShards = 64
+
+// newSimHTTPClients returns the clients the agents share. Each agent keeps
+// one long poll open and reconnects when its client's pool has no idle
+// connection for it; Go's default keeps 2 per host and would reconnect on
+// nearly every poll.
+func newSimHTTPClients(c *simConfig) []*http.Client {
+	shards := max(1, min(simHTTPShards, c.Instances))
 	// A poll that returns hands its connection back and the agent's next
 	// poll takes one at once, so a quarter of the agents' worth stays
 	// enough idle; one per agent on top of the held polls was twenty
 	// thousand connections for ten thousand agents, past a common limit
 	// of open files on either side.
-	idle := c.Instances/4 + c.Concurrency
-	tr.MaxIdleConns = idle
-	tr.MaxIdleConnsPerHost = idle
-	return &http.Client{Transport: tr, Timeout: c.PollWait + time.Minute}
+	idle := (c.Instances/4+c.Concurrency)/shards + 1
+	clients := make([]*http.Client, shards)
+	for i := range clients {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConns = idle
+		tr.MaxIdleConnsPerHost = idle
+		clients[i] = &http.Client{Transport: tr, Timeout: c.PollWait + time.Minute}
+	}
+	return clients
 }
 
 // runSim registers the instances, a bounded number at a time, runs them
@@ -183,8 +195,12 @@ func runSim(ctx context.Context, c simConfig, out io.Writer) error {
 	// Once the agents are told to stop, each would log that its request
 	// was cancelled; thousands of such lines say nothing.
 	c.Log = slog.New(quietAfter{Handler: c.Log.Handler(), stop: runCtx})
-	httpClient := newSimHTTPClient(&c)
-	defer httpClient.CloseIdleConnections()
+	httpClients := newSimHTTPClients(&c)
+	defer func() {
+		for _, hc := range httpClients {
+			hc.CloseIdleConnections()
+		}
+	}()
 	agents := make([]*agent.Agent, c.Instances)
 	for i := range agents {
 		ag, err := agent.New(agent.Config{
@@ -199,7 +215,7 @@ func runSim(ctx context.Context, c simConfig, out io.Writer) error {
 				StartDelay: c.StartDelay, HealthDelay: c.HealthDelay,
 				CPUs: max(1, int(c.CPU/1024)), MemoryMiB: c.MemoryMiB,
 			}),
-			HTTPClient:         httpClient,
+			HTTPClient:         httpClients[i%len(httpClients)],
 			Credentials:        c.Credentials,
 			JoinToken:          c.JoinToken,
 			Log:                c.Log,
@@ -294,7 +310,7 @@ launch:
 	}
 	fmt.Fprintf(out, "stopped %d simulated agents\n", registered.Load())
 	if c.Deregister {
-		return deregisterAll(out, &c, httpClient, agents)
+		return deregisterAll(out, &c, httpClients[0], agents)
 	}
 	return nil
 }

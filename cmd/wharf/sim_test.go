@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -175,5 +176,27 @@ func TestSimLogGoesQuietOnStop(t *testing.T) {
 	log.Warn("request cancelled")
 	if got := buf.String(); !strings.Contains(got, "control plane unreachable") || strings.Contains(got, "cancelled") {
 		t.Fatalf("log = %q; want the line before the stop and none after", got)
+	}
+}
+
+// The agents share several transports, each with its share of the idle
+// connections: one transport's lock could not keep up with ten thousand.
+func TestSimHTTPClientsAreSharded(t *testing.T) {
+	for _, tt := range []struct{ instances, clients, idle int }{
+		{10000, 64, (10000/4+64)/64 + 1},
+		{3, 3, (3/4+64)/3 + 1},
+	} {
+		clients := newSimHTTPClients(&simConfig{Instances: tt.instances, Concurrency: 64, PollWait: time.Second})
+		if len(clients) != tt.clients {
+			t.Fatalf("%d instances: %d clients; want %d", tt.instances, len(clients), tt.clients)
+		}
+		seen := map[*http.Transport]bool{}
+		for _, c := range clients {
+			tr := c.Transport.(*http.Transport)
+			if seen[tr] || tr.MaxIdleConnsPerHost != tt.idle {
+				t.Fatalf("%d instances: transport shared or with %d idle connections; want its own with %d", tt.instances, tr.MaxIdleConnsPerHost, tt.idle)
+			}
+			seen[tr] = true
+		}
 	}
 }
