@@ -160,6 +160,11 @@ func (a *Agent) InstanceArn() string {
 // Run registers the instance and serves it until ctx ends. Containers keep
 // running when the agent stops; the next agent on this host adopts them.
 func (a *Agent) Run(ctx context.Context) error {
+	// The agent's own cancel scope: every request's deadline registers with
+	// its parent context, and agents that share one (the simulator runs ten
+	// thousand) would all queue on that parent's lock.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	a.ctx = ctx
 	if err := a.register(ctx); err != nil {
 		return err
