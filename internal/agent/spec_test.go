@@ -83,6 +83,7 @@ func TestBuildSpecTranslatesContainerDefinition(t *testing.T) {
 		{"StopTimeout", s.StopTimeout, 7 * time.Second},
 		{"LogConfig (awslogs kept locally)", *s.LogConfig, runtime.LogConfig{Driver: "json-file"}},
 		{"label team", s.Labels["team"], "blue"},
+		{"awslogs labels", []string{s.Labels[labelLogGroup], s.Labels[labelAwslogs]}, []string{"g", "true"}},
 		{"label task", s.Labels[labelTaskArn], taskArn},
 		{"label container", s.Labels[labelContainerName], "app"},
 		{"label cluster", s.Labels[labelCluster], "prod"},
