@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -162,8 +163,20 @@ const simHTTPShards = 64
 // one long poll open and reconnects when its client's pool has no idle
 // connection for it; Go's default keeps 2 per host and would reconnect on
 // nearly every poll.
-func newSimHTTPClients(c *simConfig) []*http.Client {
+//
+// maxConns bounds each client's connections, so that together they stay
+// under the process's limit of open files (0: no bound): past it, requests
+// wait for a connection rather than fail to dial ("too many open files"),
+// which made agents miss their polls and be marked disconnected.
+func newSimHTTPClients(c *simConfig, openFiles uint64) []*http.Client {
 	shards := max(1, min(simHTTPShards, c.Instances))
+	maxConns := 0
+	if openFiles > 0 && openFiles < 1<<30 {
+		// Keep some files for everything else; each shard's agents hold
+		// a long poll each, so never fewer than that and a few more.
+		perShard := (c.Instances + shards - 1) / shards
+		maxConns = max(perShard+16, int(openFiles-min(openFiles/10, 1024))/shards)
+	}
 	// A poll that returns hands its connection back and the agent's next
 	// poll takes one at once, so a quarter of the agents' worth stays
 	// enough idle; one per agent on top of the held polls was twenty
@@ -175,6 +188,7 @@ func newSimHTTPClients(c *simConfig) []*http.Client {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConns = idle
 		tr.MaxIdleConnsPerHost = idle
+		tr.MaxConnsPerHost = maxConns
 		clients[i] = &http.Client{Transport: tr, Timeout: c.PollWait + time.Minute}
 	}
 	return clients
@@ -195,7 +209,14 @@ func runSim(ctx context.Context, c simConfig, out io.Writer) error {
 	// Once the agents are told to stop, each would log that its request
 	// was cancelled; thousands of such lines say nothing.
 	c.Log = slog.New(quietAfter{Handler: c.Log.Handler(), stop: runCtx})
-	httpClients := newSimHTTPClients(&c)
+	var nofile syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &nofile); err != nil {
+		nofile.Cur = 0
+	}
+	if need := uint64(2*c.Instances + 1024); nofile.Cur > 0 && nofile.Cur < need {
+		fmt.Fprintf(out, "warning: the limit of open files is %d; %d agents want about %d (a long poll each, and their reports): raise it (ulimit -n) or run fewer instances\n", nofile.Cur, c.Instances, need)
+	}
+	httpClients := newSimHTTPClients(&c, nofile.Cur)
 	defer func() {
 		for _, hc := range httpClients {
 			hc.CloseIdleConnections()

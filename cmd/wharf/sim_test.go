@@ -186,7 +186,7 @@ func TestSimHTTPClientsAreSharded(t *testing.T) {
 		{10000, 64, (10000/4+64)/64 + 1},
 		{3, 3, (3/4+64)/3 + 1},
 	} {
-		clients := newSimHTTPClients(&simConfig{Instances: tt.instances, Concurrency: 64, PollWait: time.Second})
+		clients := newSimHTTPClients(&simConfig{Instances: tt.instances, Concurrency: 64, PollWait: time.Second}, 0)
 		if len(clients) != tt.clients {
 			t.Fatalf("%d instances: %d clients; want %d", tt.instances, len(clients), tt.clients)
 		}
@@ -197,6 +197,17 @@ func TestSimHTTPClientsAreSharded(t *testing.T) {
 				t.Fatalf("%d instances: transport shared or with %d idle connections; want its own with %d", tt.instances, tr.MaxIdleConnsPerHost, tt.idle)
 			}
 			seen[tr] = true
+		}
+	}
+	// Under a limit of open files, the clients' connections together stay
+	// below it, yet leave each shard's agents a long poll each.
+	for _, tt := range []struct {
+		files uint64
+		want  int
+	}{{20000, (20000 - 1024) / 64}, {4096, 10000/64 + 1 + 16}, {1 << 40, 0}} {
+		clients := newSimHTTPClients(&simConfig{Instances: 10000, Concurrency: 64, PollWait: time.Second}, tt.files)
+		if got := clients[0].Transport.(*http.Transport).MaxConnsPerHost; got != tt.want {
+			t.Errorf("%d open files: %d connections a client; want %d", tt.files, got, tt.want)
 		}
 	}
 }
