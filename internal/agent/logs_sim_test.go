@@ -36,11 +36,19 @@ type simAgent struct {
 	dataDir string
 	stop    func()
 	agent   *agent.Agent
+	tweak   func(*agent.Config) // nil: the defaults of start
 }
 
 func startSimAgent(t testing.TB, url string, rt runtime.Runtime) *simAgent {
 	t.Helper()
-	s := &simAgent{t: t, url: url, rt: rt, dataDir: t.TempDir()}
+	return startSimAgentWith(t, url, rt, nil)
+}
+
+// startSimAgentWith is startSimAgent with tweak applied to the agent's
+// configuration.
+func startSimAgentWith(t testing.TB, url string, rt runtime.Runtime, tweak func(*agent.Config)) *simAgent {
+	t.Helper()
+	s := &simAgent{t: t, url: url, rt: rt, dataDir: t.TempDir(), tweak: tweak}
 	s.start()
 	t.Cleanup(func() { s.stop() })
 	return s
@@ -52,8 +60,12 @@ func (s *simAgent) start() {
 	if os.Getenv("WHARF_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	ag, err := agent.New(agent.Config{Endpoint: s.url, Credentials: ecstest.TestCredentials, DataDir: s.dataDir,
-		CPU: 4096, MemoryMiB: 8192, Runtime: s.rt, PollWait: 5 * time.Second, ResyncInterval: time.Second, Log: log})
+	cfg := agent.Config{Endpoint: s.url, Credentials: ecstest.TestCredentials, DataDir: s.dataDir,
+		CPU: 4096, MemoryMiB: 8192, Runtime: s.rt, PollWait: 5 * time.Second, ResyncInterval: time.Second, Log: log}
+	if s.tweak != nil {
+		s.tweak(&cfg)
+	}
+	ag, err := agent.New(cfg)
 	if err != nil {
 		s.t.Fatal(err)
 	}

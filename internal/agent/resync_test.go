@@ -31,17 +31,10 @@ import (
 // a poll that answers only when something changed.
 func startResyncAgent(t *testing.T, url string, rt runtime.Runtime, resync time.Duration) *agent.Agent {
 	t.Helper()
-	ag, err := agent.New(agent.Config{Endpoint: url, Credentials: ecstest.TestCredentials, CPU: 64 * 1024, MemoryMiB: 64 * 1024,
-		Runtime: rt, PollWait: 20 * time.Second, ResyncInterval: resync, StatsInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- ag.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	waitFor(t, 10*time.Second, "registration", func() bool { return ag.InstanceArn() != "" })
-	return ag
+	return startSimAgentWith(t, url, rt, func(c *agent.Config) {
+		c.CPU, c.MemoryMiB = 64*1024, 64*1024
+		c.PollWait, c.ResyncInterval, c.StatsInterval = 20*time.Second, resync, -1
+	}).agent
 }
 
 // runSimTasks starts n tasks of a one-container definition with env.
