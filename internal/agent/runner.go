@@ -306,8 +306,8 @@ func (r *runner) refresh(ctx context.Context) bool {
 			return false
 		}
 		// The labels are this agent's own, and read only to find the
-		// container: a copy kept per task is a sixth of a simulated
-		// task's memory.
+		// container: no need to keep them per task (a runtime may hand
+		// out a fresh copy each time).
 		st.Labels = nil
 		c.st = st
 		switch {

@@ -53,6 +53,7 @@ func (a *API) describeTasks(ctx context.Context, in *model.DescribeTasksRequest,
 	// Every task is read in one consistent read (one bbolt transaction, one
 	// etcd round trip); tasks and failures keep the order asked for.
 	keys := make([]string, 0, len(in.Tasks))
+	ids := make([]string, 0, len(in.Tasks))
 	early := make([]*model.Failure, len(in.Tasks)) // refs that need no read
 	for i, ref := range in.Tasks {
 		arnCluster, id, err := parseTaskRef(ref)
@@ -63,6 +64,7 @@ func (a *API) describeTasks(ctx context.Context, in *model.DescribeTasksRequest,
 			early[i] = &model.Failure{Arn: ref, Reason: reasonMissing, Detail: "the task ARN names cluster " + arnCluster + ", not " + cluster}
 		default:
 			keys = append(keys, state.TaskKey(cluster, id))
+			ids = append(ids, id)
 		}
 	}
 	kvs, err := store.GetMany(ctx, a.st, keys)
@@ -75,10 +77,9 @@ func (a *API) describeTasks(ctx context.Context, in *model.DescribeTasksRequest,
 			failures = append(failures, *early[i])
 			continue
 		}
-		kv := kvs[0]
-		kvs = kvs[1:]
+		kv, id := kvs[0], ids[0]
+		kvs, ids = kvs[1:], ids[1:]
 		if kv.Value == nil {
-			_, id, _ := parseTaskRef(in.Tasks[i])
 			failures = append(failures, model.Failure{Arn: a.arns.Task(cluster, id), Reason: reasonMissing})
 			continue
 		}

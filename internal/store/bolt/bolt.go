@@ -189,23 +189,14 @@ func (s *Store) Get(ctx context.Context, key string) (store.KV, error) {
 	if err := s.usable(ctx); err != nil {
 		return store.KV{}, err
 	}
-	if err := checkKey(key); err != nil {
+	kvs, err := s.GetMany(ctx, []string{key})
+	if err != nil {
 		return store.KV{}, err
 	}
-	var kv store.KV
-	err := s.db.View(func(tx *bbolt.Tx) error {
-		v := tx.Bucket(bucketKV).Get([]byte(key))
-		if v == nil {
-			return store.ErrNotFound
-		}
-		rev, val, err := decodeValue(v)
-		if err != nil {
-			return err
-		}
-		kv = store.KV{Key: key, Value: bytes.Clone(val), Revision: rev}
-		return nil
-	})
-	return kv, s.wrap(err)
+	if kvs[0].Value == nil {
+		return store.KV{}, store.ErrNotFound
+	}
+	return kvs[0], nil
 }
 
 // GetMany implements store.MultiGetter with one read transaction.
