@@ -77,6 +77,8 @@ type Store struct {
 	rev int64
 
 	hub hub
+
+	comp *compressor
 }
 
 var (
@@ -116,26 +118,37 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
 	var rev, logBytes int64
+	var comp *compressor
 	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketKV, bucketLog} {
+		for _, name := range [][]byte{bucketMeta, bucketKV, bucketLog, bucketDict} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
 		}
 		meta := tx.Bucket(bucketMeta)
-		switch v := meta.Get(keyFormat); {
-		case v == nil:
+		f := int64(formatVersion)
+		var err error
+		if v := meta.Get(keyFormat); v != nil {
+			if f, err = decodeRev(v); err != nil {
+				return err
+			}
+		}
+		switch f {
+		case formatVersion:
+		case 1: // the same layout without compression: upgraded as it is
 			if err := meta.Put(keyFormat, encodeRev(formatVersion)); err != nil {
 				return err
 			}
 		default:
-			f, err := decodeRev(v)
-			if err != nil {
+			return fmt.Errorf("bolt: file format %d, this build reads %d and older: open it with a newer wharf", f, formatVersion)
+		}
+		if meta.Get(keyFormat) == nil {
+			if err := meta.Put(keyFormat, encodeRev(formatVersion)); err != nil {
 				return err
 			}
-			if f != formatVersion {
-				return fmt.Errorf("bolt: file format %d, this build reads %d", f, formatVersion)
-			}
+		}
+		if comp, err = loadCompressor(tx); err != nil {
+			return err
 		}
 		if _, err := readInt(meta, keyCompacted); err != nil {
 			return err
@@ -162,6 +175,7 @@ func Open(path string, opts Options) (*Store, error) {
 		closing:    make(chan struct{}),
 		writerDone: make(chan struct{}),
 		rev:        rev,
+		comp:       comp,
 	}
 	s.logBytes.Store(logBytes)
 	s.hub.init(opts.WatchBuffer, logger)
@@ -217,11 +231,14 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([]store.KV, error) 
 			if v == nil {
 				continue
 			}
-			rev, val, err := decodeValue(v)
+			rev, compressed, val, err := decodeValue(v)
+			if err == nil {
+				val, err = s.comp.value(compressed, val)
+			}
 			if err != nil {
 				return fmt.Errorf("key %q: %w", key, err)
 			}
-			out[i] = store.KV{Key: key, Value: bytes.Clone(val), Revision: rev}
+			out[i] = store.KV{Key: key, Value: val, Revision: rev}
 		}
 		return nil
 	})
@@ -260,11 +277,14 @@ func (s *Store) List(ctx context.Context, prefix string, opts store.ListOptions)
 			k, v = c.Seek([]byte(prefix))
 		}
 		for ; k != nil && hasPrefix(k, prefix); k, v = c.Next() {
-			mod, val, err := decodeValue(v)
-			if err != nil {
-				return err
+			mod, compressed, val, err := decodeValue(v)
+			if err == nil {
+				val, err = s.comp.value(compressed, val)
 			}
-			kvs = append(kvs, store.KV{Key: string(k), Value: bytes.Clone(val), Revision: mod})
+			if err != nil {
+				return fmt.Errorf("key %q: %w", k, err)
+			}
+			kvs = append(kvs, store.KV{Key: string(k), Value: val, Revision: mod})
 			if opts.Limit > 0 && len(kvs) == opts.Limit {
 				break
 			}

@@ -8,17 +8,33 @@ import (
 	"github.com/wharf-ecs/wharf/internal/store"
 )
 
-// On-disk layout, format 1:
+// On-disk layout, format 2:
 //
 //	meta/format     8-byte big-endian format number
 //	meta/rev        8-byte big-endian store revision
 //	meta/compacted  8-byte big-endian revision up to which history is gone
-//	kv/<key>        8-byte big-endian modification revision, then the value
+//	kv/<key>        8-byte big-endian word, then the value: the word's top
+//	                byte says how the value is stored (valueRaw,
+//	                valueZstd), the other 56 bits are the modification
+//	                revision
 //	log/<rev>       the events of that revision (see appendEvent), absent
 //	                when the revision changed no key
+//	dict/<prefix>   4-byte big-endian dictionary ID, then the dictionary of
+//	                the values under keys with that prefix (compress.go)
 //
 // Big-endian keeps log keys in revision order under bbolt's bytewise order.
-const formatVersion = 1
+// Format 1 had no compressed values and no dict bucket, so a format 1 file
+// is a format 2 file as it is; Open upgrades the number.
+const formatVersion = 2
+
+// How a stored value is kept: the top byte of its revision word.
+const (
+	valueRaw  = 0
+	valueZstd = 1
+
+	revBits = 56
+	revMask = 1<<revBits - 1
+)
 
 var (
 	bucketMeta = []byte("meta")
@@ -45,39 +61,66 @@ func decodeRev(b []byte) (int64, error) {
 
 // encodeValue allocates a fresh buffer on purpose: bbolt keeps a reference to
 // it until commit, and watchers share its tail afterwards.
-func encodeValue(rev int64, value []byte) []byte {
+func encodeValue(rev int64, compressed bool, value []byte) []byte {
+	word := uint64(rev)
+	if compressed {
+		word |= valueZstd << revBits
+	}
 	buf := make([]byte, 8, 8+len(value))
-	binary.BigEndian.PutUint64(buf, uint64(rev))
+	binary.BigEndian.PutUint64(buf, word)
 	return append(buf, value...)
 }
 
-// decodeValue returns a view into b, valid only while b is.
-func decodeValue(b []byte) (int64, []byte, error) {
+// decodeValue returns a view into b, valid only while b is, and whether it
+// is compressed.
+func decodeValue(b []byte) (rev int64, compressed bool, value []byte, err error) {
 	if len(b) < 8 {
-		return 0, nil, fmt.Errorf("%w: value of %d bytes", errCorrupt, len(b))
+		return 0, false, nil, fmt.Errorf("%w: value of %d bytes", errCorrupt, len(b))
 	}
-	return int64(binary.BigEndian.Uint64(b)), b[8:], nil
+	word := binary.BigEndian.Uint64(b)
+	switch word >> revBits {
+	case valueRaw:
+	case valueZstd:
+		compressed = true
+	default:
+		return 0, false, nil, fmt.Errorf("%w: value kept as %d", errCorrupt, word>>revBits)
+	}
+	return int64(word & revMask), compressed, b[8:], nil
 }
 
+// logPutZstd is the type byte of a put whose value the log keeps
+// compressed; puts and deletes otherwise carry their store.EventType.
+const logPutZstd = 3
+
 // appendEvent encodes one event of a log record: a type byte, the key's
-// length and bytes, and for a put the value's length and bytes. The revision
-// is the record's key, so it is not repeated.
-func appendEvent(buf []byte, ev store.Event) []byte {
-	buf = append(buf, byte(ev.Type))
-	buf = binary.AppendUvarint(buf, uint64(len(ev.KV.Key)))
-	buf = append(buf, ev.KV.Key...)
-	if ev.Type == store.EventPut {
-		buf = binary.AppendUvarint(buf, uint64(len(ev.KV.Value)))
-		buf = append(buf, ev.KV.Value...)
+// length and bytes, and for a put the value's length and bytes as stored
+// (compressed or not). The revision is the record's key, so it is not
+// repeated.
+func appendEvent(buf []byte, typ store.EventType, key string, compressed bool, value []byte) []byte {
+	if compressed {
+		buf = append(buf, logPutZstd)
+	} else {
+		buf = append(buf, byte(typ))
+	}
+	buf = binary.AppendUvarint(buf, uint64(len(key)))
+	buf = append(buf, key...)
+	if typ == store.EventPut {
+		buf = binary.AppendUvarint(buf, uint64(len(value)))
+		buf = append(buf, value...)
 	}
 	return buf
 }
 
 // decodeEvents copies out of b, which bbolt owns only for the read
-// transaction, the events whose key has the prefix.
-func decodeEvents(b []byte, rev int64, prefix string, out []store.Event) ([]store.Event, error) {
+// transaction, the events whose key has the prefix, decompressing their
+// values where the log keeps them compressed.
+func decodeEvents(b []byte, rev int64, prefix string, c *compressor, out []store.Event) ([]store.Event, error) {
 	for len(b) > 0 {
 		typ := store.EventType(b[0])
+		compressed := typ == logPutZstd
+		if compressed {
+			typ = store.EventPut
+		}
 		b = b[1:]
 		key, rest, err := cutField(b)
 		if err != nil {
@@ -100,7 +143,9 @@ func decodeEvents(b []byte, rev int64, prefix string, out []store.Event) ([]stor
 		}
 		ev := store.Event{Type: typ, KV: store.KV{Key: string(key), Revision: rev}}
 		if typ == store.EventPut {
-			ev.KV.Value = append(make([]byte, 0, len(value)), value...)
+			if ev.KV.Value, err = c.value(compressed, value); err != nil {
+				return out, fmt.Errorf("revision %d, key %q: %w", rev, key, err)
+			}
 		}
 		out = append(out, ev)
 	}

@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -112,6 +113,9 @@ func (s *Store) commitBatch(batch []*commitReq) {
 			return
 		}
 		s.rev = out.rev
+		if err := s.comp.makeDicts(s.db); err != nil {
+			s.log.Warn("store could not make a compression dictionary; values stay uncompressed until one is made from further samples", "err", err)
+		}
 		// Publish before answering so that when Commit returns, every watch
 		// that was open already has the events queued.
 		s.hub.publish(out.events)
@@ -167,14 +171,10 @@ func (s *Store) apply(batch []*commitReq) (batchOutcome, error) {
 		}
 		rev := out.rev + 1
 		first := len(out.events)
-		if out.events, err = applyOps(kv, rev, req.txn.Ops, out.events); err != nil {
+		if out.events, record, err = s.applyOps(kv, rev, req.txn.Ops, out.events, record[:0]); err != nil {
 			return batchOutcome{}, &txnError{index: i, err: err}
 		}
 		if len(out.events) > first {
-			record = record[:0]
-			for _, ev := range out.events[first:] {
-				record = appendEvent(record, ev)
-			}
 			// bbolt holds on to the value until commit, so each record
 			// needs its own buffer.
 			if err := logb.Put(encodeRev(rev), append([]byte(nil), record...)); err != nil {
@@ -208,7 +208,7 @@ func checkConds(kv *bbolt.Bucket, conds []store.Cond) (*store.ConflictError, err
 		var actual int64
 		if v := kv.Get([]byte(c.Key)); v != nil {
 			var err error
-			if actual, _, err = decodeValue(v); err != nil {
+			if actual, _, _, err = decodeValue(v); err != nil {
 				return nil, fmt.Errorf("key %q: %w", c.Key, err)
 			}
 		}
@@ -219,9 +219,10 @@ func checkConds(kv *bbolt.Bucket, conds []store.Cond) (*store.ConflictError, err
 	return nil, nil
 }
 
-// applyOps writes the ops at rev and appends their events. Deleting an
-// absent key changes nothing and so yields no event, as in etcd.
-func applyOps(kv *bbolt.Bucket, rev int64, ops []store.Op, events []store.Event) ([]store.Event, error) {
+// applyOps writes the ops at rev, appends their events, and appends them
+// to the revision's log record as they are stored. Deleting an absent key
+// changes nothing and so yields no event, as in etcd.
+func (s *Store) applyOps(kv *bbolt.Bucket, rev int64, ops []store.Op, events []store.Event, record []byte) ([]store.Event, []byte, error) {
 	for _, op := range ops {
 		key := []byte(op.Key)
 		if op.Delete {
@@ -229,16 +230,25 @@ func applyOps(kv *bbolt.Bucket, rev int64, ops []store.Op, events []store.Event)
 				continue
 			}
 			if err := kv.Delete(key); err != nil {
-				return events, err
+				return events, record, err
 			}
 			events = append(events, store.Event{Type: store.EventDelete, KV: store.KV{Key: op.Key, Revision: rev}})
+			record = appendEvent(record, store.EventDelete, op.Key, false, nil)
 			continue
 		}
-		buf := encodeValue(rev, op.Value)
+		stored, compressed := s.comp.compress(op.Key, op.Value)
+		buf := encodeValue(rev, compressed, stored)
 		if err := kv.Put(key, buf); err != nil {
-			return events, err
+			return events, record, err
 		}
-		events = append(events, store.Event{Type: store.EventPut, KV: store.KV{Key: op.Key, Value: buf[8:], Revision: rev}})
+		// Watchers get the value as it was given. Uncompressed, the tail
+		// of bbolt's buffer is that value in a buffer of its own.
+		value := buf[8:]
+		if compressed {
+			value = bytes.Clone(op.Value)
+		}
+		events = append(events, store.Event{Type: store.EventPut, KV: store.KV{Key: op.Key, Value: value, Revision: rev}})
+		record = appendEvent(record, store.EventPut, op.Key, compressed, stored)
 	}
-	return events, nil
+	return events, record, nil
 }

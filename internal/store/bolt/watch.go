@@ -135,7 +135,7 @@ func (s *Store) readHistory(prefix string, after, head int64) (events []store.Ev
 			if rev > head {
 				break
 			}
-			if events, err = decodeEvents(v, rev, prefix, events); err != nil {
+			if events, err = decodeEvents(v, rev, prefix, s.comp, events); err != nil {
 				return err
 			}
 			revs++
