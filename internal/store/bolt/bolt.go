@@ -227,13 +227,14 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([]store.KV, error) 
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketKV)
 		for i, key := range keys {
-			v := b.Get([]byte(key))
+			k := []byte(key)
+			v := b.Get(k)
 			if v == nil {
 				continue
 			}
 			rev, compressed, val, err := decodeValue(v)
 			if err == nil {
-				val, err = s.comp.value(compressed, val)
+				val, err = s.comp.value(k, compressed, val)
 			}
 			if err != nil {
 				return fmt.Errorf("key %q: %w", key, err)
@@ -279,7 +280,7 @@ func (s *Store) List(ctx context.Context, prefix string, opts store.ListOptions)
 		for ; k != nil && hasPrefix(k, prefix); k, v = c.Next() {
 			mod, compressed, val, err := decodeValue(v)
 			if err == nil {
-				val, err = s.comp.value(compressed, val)
+				val, err = s.comp.value(k, compressed, val)
 			}
 			if err != nil {
 				return fmt.Errorf("key %q: %w", k, err)

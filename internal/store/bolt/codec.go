@@ -15,7 +15,7 @@ import (
 //	meta/compacted  8-byte big-endian revision up to which history is gone
 //	kv/<key>        8-byte big-endian word, then the value: the word's top
 //	                byte says how the value is stored (valueRaw,
-//	                valueZstd), the other 56 bits are the modification
+//	                valueS2), the other 56 bits are the modification
 //	                revision
 //	log/<rev>       the events of that revision (see appendEvent), absent
 //	                when the revision changed no key
@@ -30,7 +30,7 @@ const formatVersion = 2
 // How a stored value is kept: the top byte of its revision word.
 const (
 	valueRaw  = 0
-	valueZstd = 1
+	valueS2 = 1
 
 	revBits = 56
 	revMask = 1<<revBits - 1
@@ -64,7 +64,7 @@ func decodeRev(b []byte) (int64, error) {
 func encodeValue(rev int64, compressed bool, value []byte) []byte {
 	word := uint64(rev)
 	if compressed {
-		word |= valueZstd << revBits
+		word |= valueS2 << revBits
 	}
 	buf := make([]byte, 8, 8+len(value))
 	binary.BigEndian.PutUint64(buf, word)
@@ -80,7 +80,7 @@ func decodeValue(b []byte) (rev int64, compressed bool, value []byte, err error)
 	word := binary.BigEndian.Uint64(b)
 	switch word >> revBits {
 	case valueRaw:
-	case valueZstd:
+	case valueS2:
 		compressed = true
 	default:
 		return 0, false, nil, fmt.Errorf("%w: value kept as %d", errCorrupt, word>>revBits)
@@ -88,9 +88,9 @@ func decodeValue(b []byte) (rev int64, compressed bool, value []byte, err error)
 	return int64(word & revMask), compressed, b[8:], nil
 }
 
-// logPutZstd is the type byte of a put whose value the log keeps
+// logPutS2 is the type byte of a put whose value the log keeps
 // compressed; puts and deletes otherwise carry their store.EventType.
-const logPutZstd = 3
+const logPutS2 = 3
 
 // appendEvent encodes one event of a log record: a type byte, the key's
 // length and bytes, and for a put the value's length and bytes as stored
@@ -98,7 +98,7 @@ const logPutZstd = 3
 // repeated.
 func appendEvent(buf []byte, typ store.EventType, key string, compressed bool, value []byte) []byte {
 	if compressed {
-		buf = append(buf, logPutZstd)
+		buf = append(buf, logPutS2)
 	} else {
 		buf = append(buf, byte(typ))
 	}
@@ -117,7 +117,7 @@ func appendEvent(buf []byte, typ store.EventType, key string, compressed bool, v
 func decodeEvents(b []byte, rev int64, prefix string, c *compressor, out []store.Event) ([]store.Event, error) {
 	for len(b) > 0 {
 		typ := store.EventType(b[0])
-		compressed := typ == logPutZstd
+		compressed := typ == logPutS2
 		if compressed {
 			typ = store.EventPut
 		}
@@ -143,7 +143,7 @@ func decodeEvents(b []byte, rev int64, prefix string, c *compressor, out []store
 		}
 		ev := store.Event{Type: typ, KV: store.KV{Key: string(key), Revision: rev}}
 		if typ == store.EventPut {
-			if ev.KV.Value, err = c.value(compressed, value); err != nil {
+			if ev.KV.Value, err = c.value(key, compressed, value); err != nil {
 				return out, fmt.Errorf("revision %d, key %q: %w", rev, key, err)
 			}
 		}

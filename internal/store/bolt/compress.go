@@ -2,52 +2,54 @@ package bolt
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
+	"maps"
 	"strings"
 	"sync/atomic"
 
-	"github.com/klauspost/compress/zstd"
+	"github.com/klauspost/compress/s2"
 	bbolt "go.etcd.io/bbolt"
 )
 
-// Values are stored compressed with zstd against a dictionary per key
-// prefix (the key up to its first '/': "tasks/", "instances/"). Wharf's
-// records are JSON documents that differ from their siblings in a few IDs
-// and timestamps: on its own a 1.4 KB task compresses to about half, but
-// against a dictionary made of other tasks it is about a tenth. That is what
+// Values are stored compressed with S2 against a dictionary per key prefix
+// (the key up to its first '/': "tasks/", "instances/"). Wharf's records are
+// JSON documents that differ from their siblings in a few IDs and
+// timestamps: on its own a 1.4 KB task compresses to about two thirds, but
+// against a dictionary made of other tasks to about a seventh. That is what
 // lets a million tasks' store file stay in the page cache beside the heap.
+// S2 rather than zstd: zstd against a dictionary is a fifth smaller still,
+// but it decodes at a third of the speed, and every read of a task (a
+// DescribeTasks of a hundred, an agent's poll) pays for that.
 //
 // A prefix's dictionary is made once, from the first values written under
 // it (dictSamples of them, or dictMaxBytes): those values themselves stay
 // uncompressed, everything written later under the prefix is compressed.
 // Dictionaries are kept in the file (bucket dict) and never change or go
-// away, since stored values refer to them by ID; the zstd frame names the
-// dictionary it needs. Values shorter than minCompressed, values under a
-// key without a '/', and values that would not get smaller are stored as
-// they are.
+// away, since the values under their prefix need them. Values shorter than
+// minCompressed, values under a key without a '/', and values that would
+// not get smaller are stored as they are.
 const (
 	minCompressed = 128
+	// maxCompressed keeps big values (rare: a large task definition)
+	// uncompressed, and so bounds what a damaged length in a compressed
+	// block can make a read allocate.
+	maxCompressed = 1 << 20
 	dictSamples   = 32
-	dictMaxBytes  = 64 << 10
+	dictMaxBytes  = s2.MaxDictSize
 )
 
 var bucketDict = []byte("dict")
 
-// compressor holds the dictionaries. The writer goroutine owns the
-// encoders and the samples; readers only load the decoder, which is
-// replaced (never changed) when a dictionary is added, before any value
+// compressor holds the dictionaries. Readers load the map of them, which
+// is replaced (never changed) when one is added, before any value
 // compressed with it is written.
 type compressor struct {
-	dec atomic.Pointer[zstd.Decoder]
+	dicts atomic.Pointer[map[string]*s2.Dict] // by key prefix
 
-	// Writer goroutine only (and Open before it starts).
-	dicts   map[uint32][]byte
-	prefix  map[string]uint32 // prefix -> its dictionary's ID
-	enc     map[uint32]*zstd.Encoder
+	// The writer goroutine only (and Open before it starts).
 	samples map[string]*sampling // prefixes still without a dictionary
 	ready   []string             // prefixes with enough samples, to make dictionaries for
-	nextID  uint32
+	scratch []byte
 }
 
 type sampling struct {
@@ -58,40 +60,21 @@ type sampling struct {
 
 // loadCompressor reads the dictionaries kept in the file.
 func loadCompressor(tx *bbolt.Tx) (*compressor, error) {
-	c := &compressor{
-		dicts:   map[uint32][]byte{},
-		prefix:  map[string]uint32{},
-		enc:     map[uint32]*zstd.Encoder{},
-		samples: map[string]*sampling{},
-		nextID:  1, // zstd reads dictionary ID 0 as "none"
-	}
+	dicts := map[string]*s2.Dict{}
 	err := tx.Bucket(bucketDict).ForEach(func(k, v []byte) error {
-		if len(v) < 4 {
+		d := s2.NewDict(bytes.Clone(v))
+		if d == nil {
 			return fmt.Errorf("%w: dictionary of prefix %q", errCorrupt, k)
 		}
-		id := binary.BigEndian.Uint32(v)
-		c.dicts[id] = bytes.Clone(v[4:])
-		c.prefix[string(k)] = id
-		c.nextID = max(c.nextID, id+1)
+		dicts[string(k)] = d
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return c, c.newDecoder()
-}
-
-func (c *compressor) newDecoder() error {
-	opts := []zstd.DOption{zstd.WithDecoderConcurrency(0), zstd.WithDecoderLowmem(true)}
-	for id, d := range c.dicts {
-		opts = append(opts, zstd.WithDecoderDictRaw(id, d))
-	}
-	dec, err := zstd.NewReader(nil, opts...)
-	if err != nil {
-		return err
-	}
-	c.dec.Store(dec)
-	return nil
+	c := &compressor{samples: map[string]*sampling{}}
+	c.dicts.Store(&dicts)
+	return c, nil
 }
 
 func keyPrefix(key string) (string, bool) {
@@ -103,35 +86,28 @@ func keyPrefix(key string) (string, bool) {
 }
 
 // compress returns what to store for a value under key, and whether it is
-// compressed. Writer goroutine only.
+// compressed; a compressed result is valid until the next call. Writer
+// goroutine only.
 func (c *compressor) compress(key string, value []byte) ([]byte, bool) {
-	if len(value) < minCompressed {
+	if len(value) < minCompressed || len(value) > maxCompressed {
 		return value, false
 	}
 	prefix, ok := keyPrefix(key)
 	if !ok {
 		return value, false
 	}
-	id, ok := c.prefix[prefix]
-	if !ok {
+	d := (*c.dicts.Load())[prefix]
+	if d == nil {
 		c.sample(prefix, value)
 		return value, false
 	}
-	enc := c.enc[id]
-	if enc == nil {
-		var err error
-		enc, err = zstd.NewWriter(nil, zstd.WithEncoderDictRaw(id, c.dicts[id]),
-			zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
-		if err != nil { // only for bad options
-			return value, false
-		}
-		c.enc[id] = enc
-	}
-	out := enc.EncodeAll(value, make([]byte, 0, len(value)/4+64))
-	if len(out) >= len(value) {
+	// Into a buffer reused from call to call: the caller copies what is
+	// returned before compressing the next value.
+	c.scratch = d.Encode(c.scratch[:0], value)
+	if len(c.scratch) >= len(value) {
 		return value, false
 	}
-	return out, true
+	return c.scratch, true
 }
 
 func (c *compressor) sample(prefix string, value []byte) {
@@ -154,71 +130,64 @@ func (c *compressor) sample(prefix string, value []byte) {
 // makeDicts turns the samples of the prefixes that have enough into
 // dictionaries, kept in the file. The writer goroutine calls it after a
 // batch committed, so a failure here never touches a caller's commit: the
-// prefix simply gets no dictionary until the store is next opened.
+// prefix gets its dictionary from later samples instead.
 func (c *compressor) makeDicts(db *bbolt.DB) error {
 	if len(c.ready) == 0 {
 		return nil
 	}
-	made := map[string][]byte{}
+	made := map[string]*s2.Dict{}
 	for _, prefix := range c.ready {
-		var d []byte
+		var content []byte
 		for _, v := range c.samples[prefix].values {
-			d = append(d, v...)
+			content = append(content, v...)
 		}
-		// zstd finds matches nearest the end of a dictionary best; the
-		// latest samples go last, and the oldest are cut past the bound.
-		if len(d) > dictMaxBytes {
-			d = d[len(d)-dictMaxBytes:]
-		}
-		made[prefix] = d
 		delete(c.samples, prefix)
+		// MakeDict keeps the end of content past its bound: the latest
+		// samples, which S2 also finds matches in first.
+		if d := s2.MakeDict(content, nil); d != nil {
+			made[prefix] = d
+		}
 	}
 	c.ready = c.ready[:0]
-	ids := map[string]uint32{}
 	err := db.Update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketDict)
-		id := c.nextID
 		for prefix, d := range made {
-			v := binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(d)), id)
-			if err := b.Put([]byte(prefix), append(v, d...)); err != nil {
+			if err := b.Put([]byte(prefix), d.Bytes()); err != nil {
 				return err
 			}
-			ids[prefix] = id
-			id++
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	for prefix, id := range ids {
-		c.dicts[id] = made[prefix]
-		c.nextID = max(c.nextID, id+1)
-	}
-	// Readers must be able to decode before the first value compressed
-	// with a new dictionary is written: the decoder goes first.
-	if err := c.newDecoder(); err != nil {
-		return err
-	}
-	for prefix, id := range ids {
-		c.prefix[prefix] = id
-	}
+	// Readers see the new map before the first value compressed with one
+	// of its dictionaries is written.
+	dicts := maps.Clone(*c.dicts.Load())
+	maps.Copy(dicts, made)
+	c.dicts.Store(&dicts)
 	return nil
 }
 
-// decompress returns a fresh copy of a compressed value.
-func (c *compressor) decompress(b []byte) ([]byte, error) {
-	out, err := c.dec.Load().DecodeAll(b, nil)
+// value returns a fresh copy of the stored value under key, decompressed
+// if it is.
+func (c *compressor) value(key []byte, compressed bool, b []byte) ([]byte, error) {
+	if !compressed {
+		return bytes.Clone(b), nil
+	}
+	var d *s2.Dict
+	if i := bytes.IndexByte(key, '/'); i >= 0 {
+		d = (*c.dicts.Load())[string(key[:i+1])]
+	}
+	if d == nil {
+		return nil, fmt.Errorf("%w: compressed value without a dictionary", errCorrupt)
+	}
+	if n, err := s2.DecodedLen(b); err != nil || n > maxCompressed {
+		return nil, fmt.Errorf("%w: compressed value of %d bytes (%v)", errCorrupt, n, err)
+	}
+	out, err := d.Decode(nil, b)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errCorrupt, err)
 	}
 	return out, nil
-}
-
-// value returns a fresh copy of a stored value, decompressed if it is.
-func (c *compressor) value(compressed bool, b []byte) ([]byte, error) {
-	if !compressed {
-		return bytes.Clone(b), nil
-	}
-	return c.decompress(b)
 }
