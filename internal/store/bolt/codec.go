@@ -29,8 +29,8 @@ const formatVersion = 2
 
 // How a stored value is kept: the top byte of its revision word.
 const (
-	valueRaw  = 0
-	valueS2 = 1
+	valueRaw = 0
+	valueS2  = 1
 
 	revBits = 56
 	revMask = 1<<revBits - 1
