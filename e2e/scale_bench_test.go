@@ -256,10 +256,31 @@ func BenchmarkScale(b *testing.B) {
 		n := placed.Load()
 		b.ReportMetric(float64(n)/took.Seconds(), "tasks/s")
 		b.ReportMetric(float64(n), "tasks-held")
-		progress(b, "%d tasks placed in %v; measuring DescribeTasks", n, took.Round(time.Second))
+		progress(b, "%d tasks placed in %v; waiting for them to run", n, took.Round(time.Second))
 
-		// Let the agents' reports of the last tasks settle before measuring.
-		time.Sleep(30 * time.Second)
+		// Measure the steady state the server holds: every task RUNNING,
+		// the agents only polling and sending stats. While the simulator
+		// (at its low priority) still starts the last tasks, or agents it
+		// starved of the CPU reconnect, the server replays their reports.
+		settle := time.Now()
+		for {
+			out, err := client.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{cluster}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			c := out.Clusters[0]
+			if int64(c.RunningTasksCount) >= n && c.PendingTasksCount == 0 {
+				progress(b, "all %d tasks RUNNING after %v; measuring DescribeTasks", c.RunningTasksCount, time.Since(settle).Round(time.Second))
+				break
+			}
+			if time.Since(settle) > 10*time.Minute {
+				progress(b, "after 10 minutes %d tasks RUNNING and %d PENDING; measuring DescribeTasks anyway", c.RunningTasksCount, c.PendingTasksCount)
+				break
+			}
+			time.Sleep(5 * time.Second)
+		}
+		// And then the reports of the last of them.
+		time.Sleep(15 * time.Second)
 		all := slices.Concat(arns...)
 		rng := rand.New(rand.NewPCG(1, 2))
 		var lat []time.Duration
