@@ -69,7 +69,8 @@ func (u *Utilization) applyTask(ev store.Event) {
 func (u *Utilization) setTaskLocked(key string, kv store.KV) {
 	old := u.tasks[key]
 	if old != nil {
-		u.count(old.cluster, old.status, -1)
+		cluster, _ := old.clusterID()
+		u.count(cluster, old.status, -1)
 	}
 	if kv.Value == nil {
 		delete(u.tasks, key)
@@ -85,8 +86,7 @@ func (u *Utilization) setTaskLocked(key string, kv store.KV) {
 	}
 	t := old
 	if t == nil {
-		t = &task{}
-		t.cluster, t.id = splitKey(state.TasksPrefix, key)
+		t = &task{key: key}
 		u.tasks[key] = t
 	}
 	// Interned: a million tasks name ten thousand instances, a few
@@ -97,14 +97,15 @@ func (u *Utilization) setTaskLocked(key string, kv store.KV) {
 		t.service = state.Intern(name)
 	}
 	if d.Reserved != nil {
-		t.cpuRes, t.memRes = float64(d.Reserved.CPU), float64(d.Reserved.Memory)
+		t.cpuRes, t.memRes = float32(d.Reserved.CPU), float32(d.Reserved.Memory)
 	} else {
-		t.cpuRes, t.memRes = atof(d.CPU), atof(d.Memory)
+		t.cpuRes, t.memRes = float32(atof(d.CPU)), float32(atof(d.Memory))
 	}
 	if t.status == "STOPPED" {
-		t.series = nil // a stopped task's history is its service's
+		t.series = series{} // a stopped task's history is its service's
 	}
-	u.count(t.cluster, t.status, 1)
+	cluster, _ := t.clusterID()
+	u.count(cluster, t.status, 1)
 }
 
 func atof(s string) float64 {

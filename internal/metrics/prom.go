@@ -99,16 +99,17 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	for _, t := range u.tasks {
-		if t.series == nil || now.Sub(t.last.at) > latestFresh {
+		if t.series.pts == nil || now.Sub(time.Unix(0, t.lastAt)) > latestFresh {
 			continue
 		}
 		p := point{}
-		p.add(t.last)
+		p.add(t.latest())
+		cluster, id := t.clusterID()
 		if v, ok := p.value(CPUUtilization); ok {
-			gauge(descTaskCPU, v, t.cluster, t.service, t.id)
+			gauge(descTaskCPU, v, cluster, t.service, id)
 		}
 		if v, ok := p.value(MemoryUtilization); ok {
-			gauge(descTaskMemory, v, t.cluster, t.service, t.id)
+			gauge(descTaskMemory, v, cluster, t.service, id)
 		}
 	}
 }

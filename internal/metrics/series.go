@@ -56,7 +56,7 @@ type series struct {
 	pts []slot
 }
 
-func newSeries(minutes int) *series { return &series{pts: make([]slot, minutes)} }
+func newSeries(minutes int) series { return series{pts: make([]slot, minutes)} }
 
 func unixMinute(t time.Time) int64 { return t.Unix() / 60 }
 

@@ -14,6 +14,10 @@ func TestSeriesSlotsAreCompactAndPreciseEnough(t *testing.T) {
 	if n := unsafe.Sizeof(slot{}); n != 24 {
 		t.Errorf("a series slot is %d bytes; want 24", n)
 	}
+	// And what is known of each task fits the 112-byte size class.
+	if n := unsafe.Sizeof(task{}); n > 112 {
+		t.Errorf("a task is %d bytes; want at most 112", n)
+	}
 	r := newSeries(15)
 	at := time.Date(2026, 11, 21, 12, 0, 10, 0, time.UTC)
 	for i := range 3000 { // a large service's minute: 3,000 samples

@@ -70,12 +70,25 @@ type svcKey struct{ cluster, service string }
 
 type statusKey struct{ cluster, status string }
 
-// task is what Utilization knows of one task.
+// task is what Utilization knows of one task. A million running tasks
+// keep one each, so it is kept small: the strings are interned or the
+// map's own key, the latest sample is single precision.
 type task struct {
-	cluster, id, service, instanceID, status string
-	cpuRes, memRes                           float64 // CPU units, MiB
-	series                                   *series // nil until a sample, and once STOPPED
-	last                                     sample
+	key                         string // tasks/CLUSTER/ID, the map's key
+	service, instanceID, status string
+	cpuRes, memRes              float32 // CPU units, MiB
+	series                      series  // no points until a sample, and none once STOPPED
+	lastAt                      int64   // the latest sample's time, Unix nanoseconds (0: none)
+	lastCPU, lastMem            float32 // its usage: CPU units, MiB
+}
+
+// clusterID is the task's cluster and ID.
+func (t *task) clusterID() (cluster, id string) { return splitKey(state.TasksPrefix, t.key) }
+
+// latest is the latest sample.
+func (t *task) latest() sample {
+	return sample{at: time.Unix(0, t.lastAt), cpuUsed: float64(t.lastCPU), cpuRes: float64(t.cpuRes),
+		memUsed: float64(t.lastMem), memRes: float64(t.memRes)}
 }
 
 // New returns a Utilization; Run keeps it current.
@@ -156,9 +169,12 @@ func (u *Utilization) RecordTaskStats(cluster, instanceID string, in *agentproto
 	kept := 0
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	key := []byte(state.ClusterTasksPrefix(cluster))
+	prefix := len(key)
 	for _, s := range in.Samples {
 		id, ok := taskIDOf(s.TaskArn, cluster)
-		t := u.tasks[state.TaskKey(cluster, id)]
+		key = append(key[:prefix], id...)
+		t := u.tasks[string(key)] // no string is made for a lookup
 		if !ok || t == nil || t.instanceID != instanceID || t.status == "STOPPED" {
 			continue
 		}
@@ -169,18 +185,19 @@ func (u *Utilization) RecordTaskStats(cluster, instanceID string, in *agentproto
 		if at.Before(oldest) {
 			continue
 		}
-		smp := sample{at: at, cpuUsed: s.CPUUnits, cpuRes: t.cpuRes, memUsed: s.MemoryMiB, memRes: t.memRes}
-		if t.series == nil {
+		smp := sample{at: at, cpuUsed: s.CPUUnits, cpuRes: float64(t.cpuRes), memUsed: s.MemoryMiB, memRes: float64(t.memRes)}
+		if t.series.pts == nil {
 			t.series = newSeries(u.taskMinutes)
 		}
 		t.series.add(smp)
-		if !smp.at.Before(t.last.at) {
-			t.last = smp
+		if at.UnixNano() >= t.lastAt {
+			t.lastAt, t.lastCPU, t.lastMem = at.UnixNano(), float32(s.CPUUnits), float32(s.MemoryMiB)
 		}
 		if t.service != "" {
 			k := svcKey{cluster, t.service}
 			if u.services[k] == nil {
-				u.services[k] = newSeries(u.svcMinutes)
+				r := newSeries(u.svcMinutes)
+				u.services[k] = &r
 			}
 			u.services[k].add(smp)
 		}
@@ -221,7 +238,7 @@ func (u *Utilization) TaskAverage(cluster, taskID, metric string, window time.Du
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	t := u.tasks[state.TaskKey(cluster, taskID)]
-	if t == nil || t.series == nil {
+	if t == nil || t.series.pts == nil {
 		return 0, false
 	}
 	p := t.series.sum(now.Add(-window), now)
