@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/wharf-ecs/wharf/internal/model"
 	"github.com/wharf-ecs/wharf/internal/state"
@@ -37,6 +38,24 @@ func putTask(id, inst, group, status string) store.Op {
 	t := state.Task{InstanceID: inst}
 	t.Group, t.LastStatus = group, status
 	return state.Put(state.TaskKey("c", id), t)
+}
+
+// A million tasks keep an entry each: it stays at 32 bytes, pointer-free.
+func TestTaskIndexEntriesArePacked(t *testing.T) {
+	if n := unsafe.Sizeof(packedEntry{}); n != 32 {
+		t.Errorf("packedEntry is %d bytes; want 32", n)
+	}
+	x := newTaskIndex(nil, nil)
+	if got := x.unpack(packedEntry{}); got != (taskEntry{}) {
+		t.Errorf("the zero entry of an empty table comes back as %+v", got)
+	}
+	e := taskEntry{inst: "i1", group: "service:web", provider: "FARGATE", cluster: "c", class: classRunning, rev: 7, active: true, fargate: true}
+	if got := x.unpack(x.pack(e)); got != e {
+		t.Errorf("unpack(pack(%+v)) = %+v", e, got)
+	}
+	if got := x.unpack(x.pack(taskEntry{})); got != (taskEntry{}) {
+		t.Errorf("the zero entry comes back as %+v", got)
+	}
 }
 
 func TestTaskIndexCountsActiveTasksByGroup(t *testing.T) {
