@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -69,4 +70,82 @@ func TestSweepRemovesOnlyWhatExpired(t *testing.T) {
 	if n, err := r.Sweep(ctx); err != nil || n != 0 {
 		t.Errorf("a second Sweep = %d, %v; want nothing to remove", n, err)
 	}
+}
+
+// countingStore counts the listings of tasks.
+type countingStore struct {
+	store.Store
+	taskLists atomic.Int64
+}
+
+func (c *countingStore) List(ctx context.Context, prefix string, opts store.ListOptions) ([]store.KV, int64, error) {
+	if prefix == state.TasksPrefix {
+		c.taskLists.Add(1)
+	}
+	return c.Store.List(ctx, prefix, opts)
+}
+
+// While Run runs, sweeps work from the STOPPED tasks it follows: a task
+// that stops is removed once its retention passes, one that stopped
+// recently stays, and the tasks are listed once, not on every sweep.
+func TestRunFollowsStoppedTasksInsteadOfListing(t *testing.T) {
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "wharf.db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	cs := &countingStore{Store: st}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	start := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	var clock atomic.Int64
+	clock.Store(start.UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()).UTC() }
+	put := func(id, last string, stoppedAt time.Time) {
+		t.Helper()
+		task := state.Task{Task: model.Task{LastStatus: last}}
+		if !stoppedAt.IsZero() {
+			task.StoppedAt = model.NewTime(stoppedAt)
+		}
+		if _, err := st.Commit(ctx, store.Txn{Ops: []store.Op{state.Put(state.TaskKey("c", id), task)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	has := func(id string) bool {
+		_, err := st.Get(ctx, state.TaskKey("c", id))
+		return err == nil
+	}
+	put("stopped-before", "STOPPED", start.Add(-2*time.Hour)) // in the first listing
+	r := retention.New(retention.Config{Store: cs, Now: now, Interval: 10 * time.Millisecond})
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitFor("the task stopped before Run to go", func() bool { return !has("stopped-before") })
+
+	put("running", "RUNNING", time.Time{})
+	put("stops", "RUNNING", time.Time{})
+	put("stops", "STOPPED", start.Add(-10*time.Minute)) // seen as it happens
+	time.Sleep(100 * time.Millisecond)                  // ten sweeps
+	if !has("stops") || !has("running") {
+		t.Fatal("a task removed before its retention passed")
+	}
+	clock.Store(start.Add(51 * time.Minute).UnixNano())
+	waitFor("the stopped task to go once its hour passed", func() bool { return !has("stops") })
+	if !has("running") {
+		t.Error("a running task was removed")
+	}
+	if n := cs.taskLists.Load(); n != 1 {
+		t.Errorf("tasks were listed %d times; want once, by the follower", n)
+	}
+	cancel()
+	<-done
 }
