@@ -28,7 +28,7 @@ import (
 // Defaults for the zero Options.
 const (
 	DefaultHistory      = 100_000
-	DefaultHistoryBytes = 128 << 20
+	DefaultHistoryBytes = 32 << 20
 	DefaultWatchBuffer  = 10_000
 	DefaultLockTimeout  = 10 * time.Second
 )
@@ -40,9 +40,10 @@ type Options struct {
 	// returns store.ErrCompacted. Zero means DefaultHistory.
 	History int64
 	// HistoryBytes bounds the watch history by size as well: the log
-	// records every changed value in full, so at thousands of commits a
-	// second a count alone lets it grow to gigabytes of file and page
-	// cache. The oldest revisions go first. Zero means DefaultHistoryBytes.
+	// records every changed value (compressed, as stored), so at thousands
+	// of commits a second a count alone lets it grow to gigabytes of file
+	// and page cache. The oldest revisions go first. Zero means
+	// DefaultHistoryBytes: 32 MiB, some 130,000 changes of tasks.
 	HistoryBytes int64
 	// WatchBuffer is how many events a watcher may leave undelivered before
 	// it counts as too slow and its channel is closed. Zero means
