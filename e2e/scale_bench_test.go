@@ -55,6 +55,8 @@ import (
 // WHARF_SCALE_CALLERS changes the number of RunTask callers,
 // WHARF_SCALE_FILL_MINUTES bounds the time spent placing,
 // WHARF_SCALE_RATE paces placing (700 tasks/s; 0: unpaced),
+// WHARF_SCALE_MAX_PENDING holds placing while more tasks than that are
+// PENDING (20,000; 0: never), so that the tasks held are running ones,
 // WHARF_SCALE_OUTPUT_DIR keeps both processes' whole output there
 // (server.log, simulator.log), WHARF_SCALE_GOGC sets the server's GOGC (default: Go's),
 // WHARF_SCALE_DESCRIBE_ROUNDS sets how many rounds of 1,000 DescribeTasks
@@ -176,6 +178,7 @@ func BenchmarkScale(b *testing.B) {
 	for range b.N {
 		var placed atomic.Int64
 		var simFull atomic.Bool
+		var pending atomic.Int32 // the cluster's PENDING tasks, read every 2 s
 		arns := make([][]string, callers)
 		fill := time.Now()
 		stop := make(chan struct{})
@@ -198,8 +201,8 @@ func BenchmarkScale(b *testing.B) {
 					if cg != nil {
 						charged, _ = cg.usage()
 					}
-					progress(b, "%d tasks placed (%.0f/s), server RSS %d MiB (%d MiB anonymous), cgroup charged %d MiB; simulator %d MiB",
-						n, float64(n)/time.Since(fill).Seconds(), rss/1024, anon/1024, charged>>20, simRSS>>10)
+					progress(b, "%d tasks placed (%.0f/s, %d PENDING), server RSS %d MiB (%d MiB anonymous), cgroup charged %d MiB; simulator %d MiB",
+						n, float64(n)/time.Since(fill).Seconds(), pending.Load(), rss/1024, anon/1024, charged>>20, simRSS>>10)
 				}
 			}
 		}()
@@ -211,10 +214,42 @@ func BenchmarkScale(b *testing.B) {
 		if r := envInt(b, "WHARF_SCALE_RATE", 700); r > 0 {
 			pace = rate.NewLimiter(rate.Limit(r), perCall*callers)
 		}
+		// And placing waits while more than WHARF_SCALE_MAX_PENDING tasks
+		// are PENDING (0: never): the simulator starts tasks at the pace
+		// its low CPU priority allows, and a fill that outruns it holds a
+		// million tasks of which most never ran.
+		maxPending := int32(envInt(b, "WHARF_SCALE_MAX_PENDING", 20000))
+		var backlogMu sync.Mutex
+		backlog := sync.NewCond(&backlogMu)
+		if maxPending > 0 {
+			go func() {
+				for {
+					select {
+					case <-stop:
+						backlog.Broadcast()
+						return
+					case <-time.After(2 * time.Second):
+					}
+					out, err := client.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{cluster}})
+					if err == nil && len(out.Clusters) == 1 {
+						pending.Store(out.Clusters[0].PendingTasksCount)
+						backlog.Broadcast()
+					}
+				}
+			}()
+		}
+		waitBacklog := func() {
+			backlogMu.Lock()
+			defer backlogMu.Unlock()
+			for maxPending > 0 && pending.Load() > maxPending && placed.Load() < int64(tasks) && (fillFor == 0 || time.Since(fill) < fillFor) {
+				backlog.Wait()
+			}
+		}
 		var wg sync.WaitGroup
 		for c := range callers {
 			wg.Go(func() {
 				for placed.Load() < int64(tasks) && (fillFor == 0 || time.Since(fill) < fillFor) && !simFull.Load() {
+					waitBacklog()
 					if pace != nil {
 						if err := pace.WaitN(ctx, perCall); err != nil {
 							b.Error(err)
