@@ -17,7 +17,7 @@ import (
 // timestamps: on its own a 1.4 KB task compresses to about two thirds, but
 // against a dictionary made of other tasks to about a seventh. That is what
 // lets a million tasks' store file stay in the page cache beside the heap.
-// S2 rather than zstd: zstd against a dictionary is a fifth smaller still,
+// S2 rather than zstd: zstd against a dictionary is a quarter smaller still,
 // but it decodes at a third of the speed, and every read of a task (a
 // DescribeTasks of a hundred, an agent's poll) pays for that.
 //
