@@ -213,14 +213,14 @@ func BenchmarkScale(b *testing.B) {
 		// agents' reports leave of two cores, reports wait past the
 		// agents' 80 s timeout, and the retries snowball.
 		var pace *rate.Limiter
-		if r := envInt(b, "WHARF_SCALE_RATE", 700); r > 0 {
+		if r := envIntOrZero(b, "WHARF_SCALE_RATE", 700); r > 0 {
 			pace = rate.NewLimiter(rate.Limit(r), perCall*callers)
 		}
 		// And placing waits while more than WHARF_SCALE_MAX_PENDING tasks
 		// are PENDING (0: never): the simulator starts tasks at the pace
 		// its low CPU priority allows, and a fill that outruns it holds a
 		// million tasks of which most never ran.
-		maxPending := int32(envInt(b, "WHARF_SCALE_MAX_PENDING", 20000))
+		maxPending := int32(envIntOrZero(b, "WHARF_SCALE_MAX_PENDING", 20000))
 		var backlogMu sync.Mutex
 		backlog := sync.NewCond(&backlogMu)
 		if maxPending > 0 {
@@ -416,13 +416,22 @@ func latencySummary(took []time.Duration) string {
 }
 
 func envInt(b *testing.B, name string, def int) int {
+	n := envIntOrZero(b, name, def)
+	if n == 0 {
+		b.Fatalf("%s=0: want a positive number", name)
+	}
+	return n
+}
+
+// envIntOrZero is envInt for the settings where 0 turns something off.
+func envIntOrZero(b *testing.B, name string, def int) int {
 	v := os.Getenv(name)
 	if v == "" {
 		return def
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		b.Fatalf("%s=%q: want a positive number", name, v)
+	if err != nil || n < 0 {
+		b.Fatalf("%s=%q: want a number, 0 or more", name, v)
 	}
 	return n
 }
