@@ -156,9 +156,14 @@ func (s *logShipper) scan(ctx context.Context, full bool) {
 		}
 		return
 	}
-	present := map[string]bool{}
+	var present map[string]bool // what a full scan found, to forget the rest
+	if full {
+		present = make(map[string]bool, len(states))
+	}
 	for _, st := range states {
-		present[st.ID] = true
+		if full {
+			present[st.ID] = true
+		}
 		if t, ok := targetOf(st.ID, st.Labels); ok {
 			s.follow(st.ID, t, st.Running())
 		}
