@@ -223,7 +223,7 @@ func BenchmarkScale(b *testing.B) {
 		maxPending := int32(envIntOrZero(b, "WHARF_SCALE_MAX_PENDING", 20000))
 		var backlogMu sync.Mutex
 		backlog := sync.NewCond(&backlogMu)
-		if maxPending > 0 {
+		{ // read always, for the progress lines
 			go func() {
 				for {
 					select {
