@@ -223,23 +223,23 @@ func BenchmarkScale(b *testing.B) {
 		maxPending := int32(envIntOrZero(b, "WHARF_SCALE_MAX_PENDING", 20000))
 		var backlogMu sync.Mutex
 		backlog := sync.NewCond(&backlogMu)
-		{ // read always, for the progress lines
-			go func() {
-				for {
-					select {
-					case <-stop:
-						backlog.Broadcast()
-						return
-					case <-time.After(2 * time.Second):
-					}
-					out, err := client.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{cluster}})
-					if err == nil && len(out.Clusters) == 1 {
-						pending.Store(out.Clusters[0].PendingTasksCount)
-						backlog.Broadcast()
-					}
+		// The backlog is read every 2 s whether or not placing waits on it:
+		// the progress lines show it.
+		go func() {
+			for {
+				select {
+				case <-stop:
+					backlog.Broadcast()
+					return
+				case <-time.After(2 * time.Second):
 				}
-			}()
-		}
+				out, err := client.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{cluster}})
+				if err == nil && len(out.Clusters) == 1 {
+					pending.Store(out.Clusters[0].PendingTasksCount)
+					backlog.Broadcast()
+				}
+			}
+		}()
 		waitBacklog := func() {
 			backlogMu.Lock()
 			defer backlogMu.Unlock()
