@@ -56,7 +56,9 @@ import (
 // WHARF_SCALE_FILL_MINUTES bounds the time spent placing,
 // WHARF_SCALE_RATE paces placing (700 tasks/s; 0: unpaced),
 // WHARF_SCALE_MAX_PENDING holds placing while more tasks than that are
-// PENDING (20,000; 0: never), so that the tasks held are running ones,
+// PENDING (0, the default: never), so that the tasks held are running ones
+// (on 2 cores the simulator starts 150–300 tasks a second: hours for a
+// million),
 // WHARF_SCALE_OUTPUT_DIR keeps both processes' whole output there
 // (server.log, simulator.log), WHARF_SCALE_GOGC sets the server's GOGC (default: Go's),
 // WHARF_SCALE_DESCRIBE_ROUNDS sets how many rounds of 1,000 DescribeTasks
@@ -218,9 +220,9 @@ func BenchmarkScale(b *testing.B) {
 		}
 		// And placing waits while more than WHARF_SCALE_MAX_PENDING tasks
 		// are PENDING (0: never): the simulator starts tasks at the pace
-		// its low CPU priority allows, and a fill that outruns it holds a
-		// million tasks of which most never ran.
-		maxPending := int32(envIntOrZero(b, "WHARF_SCALE_MAX_PENDING", 20000))
+		// its low CPU priority allows, and a fill that outruns it holds
+		// tasks of which many never ran.
+		maxPending := int32(envIntOrZero(b, "WHARF_SCALE_MAX_PENDING", 0))
 		var backlogMu sync.Mutex
 		backlog := sync.NewCond(&backlogMu)
 		// The backlog is read every 2 s whether or not placing waits on it:
