@@ -57,7 +57,7 @@ import (
 // WHARF_SCALE_RATE paces placing (700 tasks/s; 0: unpaced),
 // WHARF_SCALE_MAX_PENDING holds placing while more tasks than that are
 // PENDING (0, the default: never), so that the tasks held are running ones
-// (on 2 cores the simulator starts 150–300 tasks a second: hours for a
+// (on 2 cores the simulator starts 100–300 tasks a second: hours for a
 // million),
 // WHARF_SCALE_OUTPUT_DIR keeps both processes' whole output there
 // (server.log, simulator.log), WHARF_SCALE_GOGC sets the server's GOGC (default: Go's),
