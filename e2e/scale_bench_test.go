@@ -64,7 +64,7 @@ import (
 // WHARF_SCALE_DESCRIBE_ROUNDS sets how many rounds of 1,000 DescribeTasks
 // calls are measured (3; each round's figures are printed), and placing
 // stops when the simulator's own memory passes WHARF_SCALE_SIM_MAX_MIB
-// (15.5 GiB) or its agents fall behind (RunTask fails with AGENT);
+// (14.5 GiB) or its agents fall behind (RunTask fails with AGENT);
 // WHARF_SCALE_DEBUG_LISTEN=127.0.0.1:6060 has the server serve its runtime
 // profiles there (go tool pprof http://127.0.0.1:6060/debug/pprof/heap), and
 // WHARF_SCALE_SIM_DEBUG_LISTEN has the simulator do the same.
@@ -134,17 +134,18 @@ func BenchmarkScale(b *testing.B) {
 		simArgs = append(simArgs, "--debug-listen", d)
 	}
 	// The simulator holds an agent, and a runner for each of its tasks, for
-	// every instance: a million tasks are about 11 GiB in it too. It gets
-	// a collector tuned to fit beside the server on a 24 GiB machine: the
-	// limit leaves it 5 GiB over that to collect in (GOGC=50 under a
-	// 15 GiB limit, as before, would want a 16.5 GiB heap at a million).
+	// every instance: a million tasks are about 10 GiB in it too. It gets
+	// a collector tuned to fit beside the server on a 24 GiB machine.
+	// (GOGC=100 under a 16 GiB limit was tried once: its agents fell
+	// behind at 914,000 tasks, where with this setting a run placed a
+	// million.)
 	var unprioritize func()
 	b.Cleanup(func() { // after the simulator is killed
 		if unprioritize != nil {
 			unprioritize()
 		}
 	})
-	simProc := startEnv(b, append(testEnv(), "GOGC=100", "GOMEMLIMIT=16GiB"), simArgs...)
+	simProc := startEnv(b, append(testEnv(), "GOGC=50", "GOMEMLIMIT=15GiB"), simArgs...)
 	if os.Getenv("WHARF_SCALE_SIM_SHARE_CPU") == "" {
 		var err error
 		if unprioritize, err = lowCPUPriority(simProc.cmd.Process.Pid); err != nil {
@@ -152,11 +153,11 @@ func BenchmarkScale(b *testing.B) {
 		}
 	}
 	// Placing stops early if the simulator nears what the machine can give
-	// it (WHARF_SCALE_SIM_MAX_MIB, 15.5 GiB, below its GOMEMLIMIT: past that
+	// it (WHARF_SCALE_SIM_MAX_MIB, 14.5 GiB, below its GOMEMLIMIT: past that
 	// its collector runs without pause and its agents miss their polls),
 	// and when RunTask fails with AGENT (agents judged gone because the
 	// simulator fell behind): the run then measures what the server holds.
-	simMax := int64(envInt(b, "WHARF_SCALE_SIM_MAX_MIB", 15872)) << 10 // kB
+	simMax := int64(envInt(b, "WHARF_SCALE_SIM_MAX_MIB", 14848)) << 10 // kB
 	client := ecs.New(ecstest.NewClient(url).Options(), func(o *ecs.Options) {
 		o.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) { tr.MaxIdleConnsPerHost = 64 })
 	})
