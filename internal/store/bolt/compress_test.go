@@ -16,6 +16,18 @@ import (
 	"github.com/wharf-ecs/wharf/internal/store"
 )
 
+// openTemp opens a store in a temporary directory, closed when the test
+// ends.
+func openTemp(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), "wharf.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // taskDoc is shaped like a stored task: mostly what its siblings share,
 // with a few IDs and a status of its own.
 func taskDoc(i int, status string) []byte {
@@ -185,11 +197,7 @@ func TestValuesAreCompressedAndReadBackExactly(t *testing.T) {
 // was written, not as it is stored.
 func TestLiveWatchSeesValuesAsWritten(t *testing.T) {
 	ctx := t.Context()
-	s, err := Open(filepath.Join(t.TempDir(), "wharf.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(t)
 	ch, err := s.Watch(ctx, "tasks/", 0)
 	if err != nil {
 		t.Fatal(err)
@@ -271,11 +279,7 @@ func TestOpenUpgradesFormat1AndRefusesNewer(t *testing.T) {
 // A damaged compressed value is an error of that read, never a panic.
 func TestCorruptCompressedValueIsAnError(t *testing.T) {
 	ctx := t.Context()
-	s, err := Open(filepath.Join(t.TempDir(), "wharf.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(t)
 	for i := range dictSamples + 1 {
 		if _, err := s.Commit(ctx, store.Txn{Ops: []store.Op{{Key: fmt.Sprintf("tasks/c1/%d", i), Value: taskDoc(i, "RUNNING")}}}); err != nil {
 			t.Fatal(err)

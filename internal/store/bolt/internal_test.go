@@ -3,7 +3,6 @@ package bolt
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 
 	bbolt "go.etcd.io/bbolt"
@@ -14,11 +13,7 @@ import (
 // A transaction that fails for a reason of its own (here a corrupt record)
 // must fail alone: the rest of its batch is committed.
 func TestBatchSurvivesOneBrokenTxn(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "wharf.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(t)
 	if err := s.db.Update(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketKV).Put([]byte("broken"), []byte{1, 2})
 	}); err != nil {
