@@ -127,7 +127,7 @@ func Open(path string, opts Options) (*Store, error) {
 			}
 		}
 		meta := tx.Bucket(bucketMeta)
-		f := int64(formatVersion)
+		var f int64 // 0: a new file
 		var err error
 		if v := meta.Get(keyFormat); v != nil {
 			if f, err = decodeRev(v); err != nil {
@@ -136,17 +136,12 @@ func Open(path string, opts Options) (*Store, error) {
 		}
 		switch f {
 		case formatVersion:
-		case 1: // the same layout without compression: upgraded as it is
+		case 0, 1: // new, or the same layout without compression: marked as it is
 			if err := meta.Put(keyFormat, encodeRev(formatVersion)); err != nil {
 				return err
 			}
 		default:
 			return fmt.Errorf("bolt: file format %d, this build reads %d and older: open it with a newer wharf", f, formatVersion)
-		}
-		if meta.Get(keyFormat) == nil {
-			if err := meta.Put(keyFormat, encodeRev(formatVersion)); err != nil {
-				return err
-			}
 		}
 		if comp, err = loadCompressor(tx); err != nil {
 			return err
