@@ -19,8 +19,8 @@ import (
 //	                revision
 //	log/<rev>       the events of that revision (see appendEvent), absent
 //	                when the revision changed no key
-//	dict/<prefix>   4-byte big-endian dictionary ID, then the dictionary of
-//	                the values under keys with that prefix (compress.go)
+//	dict/<prefix>   the S2 dictionary of the values under keys with that
+//	                prefix, as s2.Dict.Bytes writes it (compress.go)
 //
 // Big-endian keeps log keys in revision order under bbolt's bytewise order.
 // Format 1 had no compressed values and no dict bucket, so a format 1 file
